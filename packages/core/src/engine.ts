@@ -1,0 +1,604 @@
+import { createBotClassifier } from './bots/bot-categories.js'
+import { formatIp } from './ip/ip-address.js'
+import { compileClientIp, type ClientIpResolver } from './ip/client-ip.js'
+import { escapeControl } from './log/escape.js'
+import type {
+  ApiKeyRule,
+  CustomRuleConfig,
+  HeaderRule,
+  IpRule,
+  PathRule,
+  Policy,
+  RateLimitRule,
+  Rule,
+  UserAgentRule,
+} from './policy/policy-types.js'
+import { BUILT_IN_RULE_TYPES } from './policy/policy-schema.js'
+import { PolicyError, validatePolicy } from './policy/validate.js'
+import { rateLimitHeaders } from './ratelimit/rate-limit-headers.js'
+import { readHeaders } from './request/headers.js'
+import { canonicalizeTarget } from './request/request-target.js'
+import { compileApiKeyRule } from './rules/api-key-rule.js'
+import { compileCustomRule, type CustomRule } from './rules/custom-rule.js'
+import { compileHeaderRule } from './rules/header-rule.js'
+import { compileIpRule } from './rules/ip-rule.js'
+import { compilePathRule } from './rules/path-rule.js'
+import { compileRateLimitRule } from './rules/rate-limit-rule.js'
+import type { CompileEnv, CompiledRule, RateLimitPlan, RequestView, Verdict } from './rules/rule.js'
+import { compileUserAgentRule } from './rules/user-agent-rule.js'
+import { MemoryStore } from './store/memory-store.js'
+import { callWithTimeout } from './store/timeout.js'
+import type {
+  Decision,
+  DecisionEvent,
+  RateLimitInfo,
+  RateLimitOutcome,
+  RequestInput,
+  RuleResult,
+  Store,
+} from './types.js'
+
+export interface EngineOptions {
+  /** Where rate-limit state lives. Default: a new `MemoryStore()`. */
+  store?: Store
+  /** Custom rule types, referenced by `type` in the policy. */
+  rules?: Readonly<Record<string, CustomRule>>
+  /** Receives one event per decision (filtered by the policy's `log`). Must not throw. */
+  onDecision?: (event: DecisionEvent) => void
+}
+
+export interface Engine {
+  /** Decides about one request. Never rejects: bad input gets a Decision. */
+  decide(input: RequestInput): Promise<Decision>
+  /**
+   * Same as `decide`, but answers synchronously when nothing has to wait (memory store, no
+   * async custom rule): adapters use it to skip a promise hop per request.
+   */
+  evaluate(input: RequestInput): Decision | Promise<Decision>
+  /** The validated policy. */
+  readonly policy: Policy<CustomRuleConfig>
+  readonly store: Store
+}
+
+/** Wait this long for a store without its own `timeoutMs`. */
+const DEFAULT_STORE_TIMEOUT_MS = 1000
+const MAX_UA_LOGGED = 256
+
+const INVALID_TARGET = 'The request target is not a valid path.'
+const MESSAGES: Record<string, string> = {
+  allowed: 'OK',
+  'rateLimit.exceeded': 'Too many requests. Try again later.',
+  'store.unavailable': 'The service cannot check its rate limits right now.',
+  'rule.error': 'The request could not be checked.',
+}
+
+interface Pending {
+  rule: CompiledRule
+  plan: RateLimitPlan
+  /** Index in results where this rule's result goes. */
+  slot: number
+}
+
+/** Mutable state of one evaluation. */
+interface Run {
+  readonly view: RequestView
+  readonly results: RuleResult[]
+  readonly batch: Pending[]
+  readonly monitorBatch: Pending[]
+  /** The verdict that ended evaluation (a sync or custom rule), if any. */
+  verdict: Verdict | undefined
+  verdictRule: CompiledRule | undefined
+  /** Enforced limits seen, for the RateLimit headers. */
+  readonly rateLimits: RateLimitInfo[]
+  /** An enforced rate limit could not reach the store (and failed open). */
+  storeFailed: boolean
+  readonly start: number
+}
+
+const clock: () => number =
+  typeof (globalThis as { performance?: { now(): number } }).performance?.now === 'function'
+    ? () => (globalThis as unknown as { performance: { now(): number } }).performance.now()
+    : () => Date.now()
+
+function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+export function createEngine(
+  policy: Policy<CustomRuleConfig> | string | object,
+  options: EngineOptions = {},
+): Engine {
+  const custom = options.rules ?? {}
+  for (const type of Object.keys(custom)) {
+    if ((BUILT_IN_RULE_TYPES as readonly string[]).includes(type)) {
+      throw new TypeError(
+        `createEngine: custom rule type "${type}" would shadow the built-in rule of that name`,
+      )
+    }
+    if (typeof custom[type]?.evaluate !== 'function') {
+      throw new TypeError(
+        `createEngine: custom rule "${type}" needs an evaluate(req, rule) function`,
+      )
+    }
+  }
+  const result = validatePolicy(policy, { rules: custom })
+  if (!result.ok) throw new PolicyError(result.errors)
+  const valid = result.policy
+  const store = options.store ?? new MemoryStore()
+  const onDecision = options.onDecision
+  const logLevel = valid.log ?? 'all'
+  const env: CompileEnv = {
+    ipv6Subnet: valid.clientIp?.ipv6Subnet ?? 64,
+    classifyBot: createBotClassifier(),
+  }
+  const rules = valid.rules.map((rule) => compileRule(rule, env, custom))
+  const clientIp = compileClientIp(valid.clientIp ?? {})
+  const storeTimeout = store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS
+  // Frozen per-rule trace entries for the two common outcomes: no allocation per request.
+  const skipped = rules.map((r) =>
+    Object.freeze<RuleResult>({ ruleId: r.id, type: r.type, outcome: 'skip' }),
+  )
+  const passed = rules.map((r) =>
+    Object.freeze<RuleResult>({
+      ruleId: r.id,
+      type: r.type,
+      outcome: 'pass',
+      ...(r.monitor ? { monitor: true } : {}),
+    }),
+  )
+
+  function evaluate(input: RequestInput): Decision | Promise<Decision> {
+    const start = onDecision ? clock() : 0
+    let view: RequestView | undefined
+    try {
+      view = buildView(input, clientIp)
+      if (view === undefined) {
+        return finish(input, undefined, invalidTarget(input, clientIp), start)
+      }
+      const run: Run = {
+        view,
+        results: [],
+        batch: [],
+        monitorBatch: [],
+        verdict: undefined,
+        verdictRule: undefined,
+        rateLimits: [],
+        storeFailed: false,
+        start,
+      }
+      const out = walk(run, 0)
+      if (isPromiseLike<Decision>(out)) {
+        return Promise.resolve(out).then(undefined, (error: unknown) =>
+          finish(input, view, internalError(view, error), start),
+        )
+      }
+      return out
+    } catch (error) {
+      return finish(input, view, internalError(view, error), start)
+    }
+  }
+
+  /** Runs rules from index `i` on; returns a Decision, or a promise of one when a rule waits. */
+  function walk(run: Run, i: number): Decision | Promise<Decision> {
+    for (; i < rules.length; i++) {
+      const rule = rules[i]!
+      if (!rule.applies(run.view)) {
+        run.results.push(skipped[i]!)
+        continue
+      }
+      if (rule.plan) {
+        const pending: Pending = { rule, plan: rule.plan(run.view), slot: run.results.length }
+        run.results.push(passed[i]!)
+        ;(rule.monitor ? run.monitorBatch : run.batch).push(pending)
+        continue
+      }
+      let verdict: Verdict | Promise<Verdict>
+      try {
+        verdict = rule.evaluate!(run.view)
+      } catch (error) {
+        verdict = ruleError(error)
+      }
+      if (isPromiseLike<Verdict>(verdict)) {
+        const next = i
+        return Promise.resolve(verdict)
+          .then(undefined, ruleError)
+          .then((v) => (record(run, next, v) ? settle(run) : walk(run, next + 1)))
+      }
+      if (record(run, i, verdict)) return settle(run)
+    }
+    return settle(run)
+  }
+
+  /** Adds a rule's verdict to the trace; true when it ends evaluation. */
+  function record(run: Run, i: number, verdict: Verdict): boolean {
+    const rule = rules[i]!
+    if (verdict.outcome === 'pass') {
+      run.results.push(passed[i]!)
+      return false
+    }
+    const entry: RuleResult = { ruleId: rule.id, type: rule.type, outcome: verdict.outcome }
+    if (rule.monitor) entry.monitor = true
+    if (verdict.code !== undefined) entry.code = verdict.code
+    if (verdict.status !== undefined) entry.status = verdict.status
+    if (verdict.message !== undefined) entry.message = verdict.message
+    if (verdict.code === 'rule.error') entry.outcome = 'error'
+    run.results.push(entry)
+    if (rule.monitor) return false
+    run.verdict = verdict
+    run.verdictRule = rule
+    return true
+  }
+
+  /** Consumes rate limits (one store call for all enforced ones), then builds the Decision. */
+  function settle(run: Run): Decision | Promise<Decision> {
+    const { batch, monitorBatch } = run
+    if (batch.length === 0 && monitorBatch.length === 0) return conclude(run, undefined)
+    const enforced = batch.length > 0 ? consume(batch) : EMPTY_OUTCOMES
+    // Monitor checks go in their own call: a monitored denial must not stop enforced checks.
+    const monitored = monitorBatch.length > 0 ? consume(monitorBatch) : EMPTY_OUTCOMES
+    if (isPromiseLike(enforced) || isPromiseLike(monitored)) {
+      return Promise.all([enforced, monitored]).then(([e, m]) => {
+        applyOutcomes(run, monitorBatch, m)
+        return conclude(run, applyOutcomes(run, batch, e))
+      })
+    }
+    applyOutcomes(run, monitorBatch, monitored as StoreAnswer)
+    return conclude(run, applyOutcomes(run, batch, enforced as StoreAnswer))
+  }
+
+  type StoreAnswer = readonly RateLimitOutcome[] | Error
+
+  function consume(batch: Pending[]): StoreAnswer | Promise<StoreAnswer> {
+    const checks = batch.length === 1 ? batch[0]!.plan.checks : batch.flatMap((p) => p.plan.checks)
+    const answer = callWithTimeout(() => store.consume(checks), storeTimeout)
+    return answer instanceof Promise
+      ? answer.then((a) => checkAnswer(a, checks.length))
+      : checkAnswer(answer, checks.length)
+  }
+
+  /**
+   * Writes each rate-limit rule's result into the trace. Returns the enforced denial (429 or a
+   * closed store's 503) that comes first in policy order, if any.
+   */
+  function applyOutcomes(
+    run: Run,
+    batch: Pending[],
+    answer: StoreAnswer,
+  ): RateLimitDenial | undefined {
+    let offset = 0
+    let denial: RateLimitDenial | undefined
+    for (const pending of batch) {
+      const { rule, plan } = pending
+      const n = plan.checks.length
+      if (answer instanceof Error) {
+        const failMode = plan.failMode ?? store.failMode ?? 'closed'
+        run.results[pending.slot] = {
+          ruleId: rule.id,
+          type: rule.type,
+          outcome: 'error',
+          code: 'store.unavailable',
+          message: `store unavailable (${failMode === 'open' ? 'failed open' : 'failed closed'}): ${answer.message}`,
+          ...(rule.monitor ? { monitor: true } : {}),
+        }
+        if (!rule.monitor) {
+          run.storeFailed = true
+          if (failMode === 'closed' && !denial)
+            denial = { rule, slot: pending.slot, status: 503, code: 'store.unavailable', info: [] }
+        }
+        continue
+      }
+      const infos: RateLimitInfo[] = []
+      let denied: RateLimitInfo | undefined
+      for (let k = 0; k < n; k++) {
+        const outcome = answer[offset + k]
+        if (outcome === undefined) break // the store stopped at an earlier denial
+        const info = toInfo(outcome, plan.info[k]!, plan.checks[k]!.limit)
+        infos.push(info)
+        if (!outcome.allowed) {
+          denied = info
+          break
+        }
+      }
+      offset += n
+      if (!rule.monitor) run.rateLimits.push(...infos)
+      const tightest =
+        denied ??
+        infos.reduce<RateLimitInfo | undefined>(
+          (a, b) => (!a || b.remaining < a.remaining ? b : a),
+          undefined,
+        )
+      const entry: RuleResult = {
+        ruleId: rule.id,
+        type: rule.type,
+        outcome: denied ? 'deny' : 'pass',
+        ...(tightest ? { rateLimit: tightest } : {}),
+        ...(rule.monitor ? { monitor: true } : {}),
+      }
+      if (denied) {
+        entry.code = 'rateLimit.exceeded'
+        entry.status = 429
+        if (!rule.monitor && !denial)
+          denial = {
+            rule,
+            slot: pending.slot,
+            status: 429,
+            code: 'rateLimit.exceeded',
+            info: [denied],
+          }
+      }
+      run.results[pending.slot] = entry
+      if (denied && !rule.monitor) break // the store evaluated nothing after this denial
+    }
+    return denial
+  }
+
+  function conclude(run: Run, denial: RateLimitDenial | undefined): Decision {
+    const { view } = run
+    const headers: Record<string, string> = {}
+    rateLimitHeaders(run.rateLimits, headers)
+    let decision: Decision
+    if (denial) {
+      // Rate-limit rules come before whatever ended the walk: their denial wins, and the
+      // rules after it never ran as far as the trace is concerned.
+      run.results.length = denial.slot + 1
+      if (denial.status === 429) {
+        headers['Retry-After'] = String(Math.max(1, denial.info[0]?.retryAfterSeconds ?? 1))
+      }
+      decision = makeDecision(
+        false,
+        denial.status,
+        denial.code,
+        MESSAGES[denial.code]!,
+        denial.rule.id,
+        view,
+        headers,
+        run.results,
+      )
+    } else if (run.verdict && run.verdict.outcome === 'deny') {
+      const v = run.verdict
+      if (v.headers) Object.assign(headers, v.headers)
+      decision = makeDecision(
+        false,
+        v.status ?? 403,
+        v.code ?? 'denied',
+        v.message ?? 'Request denied.',
+        run.verdictRule!.id,
+        view,
+        headers,
+        run.results,
+      )
+    } else {
+      const code = run.storeFailed ? 'store.unavailable' : 'allowed'
+      decision = makeDecision(
+        true,
+        200,
+        code,
+        MESSAGES[code]!,
+        run.verdict ? run.verdictRule!.id : undefined,
+        view,
+        headers,
+        run.results,
+      )
+    }
+    return finish(view.input, view, decision, run.start)
+  }
+
+  function finish(
+    input: RequestInput,
+    view: RequestView | undefined,
+    decision: Decision,
+    start: number,
+  ): Decision {
+    if (onDecision && (logLevel === 'all' || (logLevel === 'denied' && !decision.allowed))) {
+      try {
+        onDecision(toEvent(input, view, decision, start))
+      } catch {
+        // A failing log sink must not change the decision.
+      }
+    }
+    return decision
+  }
+
+  function toEvent(
+    input: RequestInput,
+    view: RequestView | undefined,
+    d: Decision,
+    start: number,
+  ): DecisionEvent {
+    const ua = view?.headers.all('user-agent')?.[0] ?? ''
+    const monitored: string[] = []
+    for (const r of d.results) if (r.monitor && r.outcome === 'deny') monitored.push(r.ruleId)
+    const event: DecisionEvent = {
+      time: new Date().toISOString(),
+      method: escapeControl(typeof input.method === 'string' ? input.method : '', 32),
+      path: escapeControl(
+        view ? view.path.exact : typeof input.url === 'string' ? input.url : '',
+        2048,
+      ),
+      clientIp: d.clientIp,
+      userAgent: escapeControl(ua, MAX_UA_LOGGED),
+      allowed: d.allowed,
+      status: d.status,
+      code: d.code,
+      durationMs: Math.round((clock() - start) * 1000) / 1000,
+    }
+    if (d.ruleId !== undefined) event.ruleId = d.ruleId
+    if (d.apiKeyId !== undefined) event.apiKeyId = d.apiKeyId
+    if (monitored.length > 0) event.monitored = monitored
+    return event
+  }
+
+  function invalidTarget(input: RequestInput, resolver: ClientIpResolver): Decision {
+    const client = safeClient(input, resolver)
+    return {
+      allowed: false,
+      status: 400,
+      code: 'request.invalid',
+      message: INVALID_TARGET,
+      clientIp: client,
+      headers: {},
+      results: [],
+    }
+  }
+
+  function internalError(view: RequestView | undefined, error: unknown): Decision {
+    void error
+    return {
+      allowed: false,
+      status: 503,
+      code: 'rule.error',
+      message: MESSAGES['rule.error']!,
+      clientIp: view?.clientIp ?? '',
+      headers: {},
+      results: [],
+    }
+  }
+
+  return {
+    policy: valid,
+    store,
+    evaluate,
+    decide(input) {
+      try {
+        return Promise.resolve(evaluate(input))
+      } catch {
+        return Promise.resolve(internalError(undefined, undefined))
+      }
+    },
+  }
+}
+
+interface RateLimitDenial {
+  rule: CompiledRule
+  slot: number
+  status: number
+  code: string
+  info: RateLimitInfo[]
+}
+
+const EMPTY_OUTCOMES: readonly RateLimitOutcome[] = []
+
+/**
+ * A store must answer every check, or stop right after a denial. Anything else is a broken
+ * store, and a broken store must not read as "allowed".
+ */
+function checkAnswer(answer: unknown, expected: number): readonly RateLimitOutcome[] | Error {
+  if (answer instanceof Error) return answer
+  if (!Array.isArray(answer)) return new Error('store answered with something that is not an array')
+  const outcomes = answer as readonly RateLimitOutcome[]
+  const last = outcomes[outcomes.length - 1]
+  if (
+    outcomes.length === expected ||
+    (outcomes.length < expected && last !== undefined && last.allowed === false)
+  ) {
+    for (const o of outcomes) {
+      if (o === null || typeof o !== 'object' || typeof o.allowed !== 'boolean') {
+        return new Error('store answered with a malformed outcome')
+      }
+    }
+    return outcomes
+  }
+  return new Error(`store answered ${outcomes.length} of ${expected} checks`)
+}
+
+function toInfo(
+  outcome: RateLimitOutcome,
+  meta: Pick<RateLimitInfo, 'policyName' | 'windowSeconds'>,
+  limit: number,
+): RateLimitInfo {
+  const info: RateLimitInfo = {
+    policyName: meta.policyName,
+    windowSeconds: meta.windowSeconds,
+    limit,
+    remaining: Math.max(0, Math.floor(outcome.remaining)),
+    resetSeconds: Math.max(0, Math.ceil(outcome.resetMs / 1000)),
+  }
+  if (!outcome.allowed) info.retryAfterSeconds = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000))
+  return info
+}
+
+function ruleError(error: unknown): Verdict {
+  void error
+  return { outcome: 'deny', status: 503, code: 'rule.error', message: MESSAGES['rule.error']! }
+}
+
+function makeDecision(
+  allowed: boolean,
+  status: number,
+  code: string,
+  message: string,
+  ruleId: string | undefined,
+  view: RequestView,
+  headers: Record<string, string>,
+  results: RuleResult[],
+): Decision {
+  const d: Decision = { allowed, status, code, message, clientIp: view.clientIp, headers, results }
+  if (ruleId !== undefined) d.ruleId = ruleId
+  if (view.apiKeyId !== undefined) d.apiKeyId = view.apiKeyId
+  return d
+}
+
+function safeClient(input: RequestInput, resolver: ClientIpResolver): string {
+  try {
+    const headers = readHeaders(input.headers)
+    const client = resolver.resolve(
+      typeof input.remoteAddress === 'string' ? input.remoteAddress : undefined,
+      headers.all(resolver.header),
+    )
+    return client ? formatIp(client) : ''
+  } catch {
+    return ''
+  }
+}
+
+function buildView(input: RequestInput, resolver: ClientIpResolver): RequestView | undefined {
+  if (input === null || typeof input !== 'object' || typeof input.url !== 'string') return undefined
+  const target = canonicalizeTarget(input.url)
+  if (!target.ok) return undefined
+  const method = typeof input.method === 'string' ? input.method.toUpperCase() : ''
+  const headers = readHeaders(input.headers)
+  const client = resolver.resolve(
+    typeof input.remoteAddress === 'string' ? input.remoteAddress : undefined,
+    headers.all(resolver.header),
+  )
+  const context =
+    input.context !== null && typeof input.context === 'object' ? input.context : undefined
+  return {
+    input,
+    method,
+    path: target.path,
+    headers,
+    client,
+    clientIp: client ? formatIp(client) : '',
+    context,
+    apiKeyId: undefined,
+  }
+}
+
+// Validation has already checked each rule against its type's schema, hence the casts.
+function compileRule(
+  rule: Rule<CustomRuleConfig>,
+  env: CompileEnv,
+  custom: Readonly<Record<string, CustomRule>>,
+): CompiledRule {
+  switch (rule.type) {
+    case 'ip':
+      return compileIpRule(rule as IpRule)
+    case 'userAgent':
+      return compileUserAgentRule(rule as UserAgentRule, env)
+    case 'path':
+      return compilePathRule(rule as PathRule)
+    case 'header':
+      return compileHeaderRule(rule as HeaderRule)
+    case 'apiKey':
+      return compileApiKeyRule(rule as ApiKeyRule)
+    case 'rateLimit':
+      return compileRateLimitRule(rule as RateLimitRule, env)
+    default:
+      return compileCustomRule(rule, custom[rule.type]!)
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Escapes control characters (C0, DEL, C1, and the Unicode line/paragraph separators) as
+ * `\xHH` / `\uHHHH` so a logged field can never start a new log line or drive a terminal.
+ * Returns the input unchanged (no allocation) in the common case.
+ */
+export function escapeControl(text: string, maxLength = Infinity): string {
+  let clean = true
+  for (let i = 0; i < text.length; i++) {
+    if (isControl(text.charCodeAt(i))) {
+      clean = false
+      break
+    }
+  }
+  const cut = text.length > maxLength ? text.slice(0, maxLength) : text
+  if (clean) return cut.length < text.length ? cut + '…' : cut
+  let out = ''
+  for (let i = 0; i < cut.length; i++) {
+    const c = cut.charCodeAt(i)
+    if (!isControl(c)) out += cut[i]
+    else if (c < 0x100) out += '\\x' + c.toString(16).padStart(2, '0')
+    else out += '\\u' + c.toString(16).padStart(4, '0')
+  }
+  return cut.length < text.length ? out + '…' : out
+}
+
+function isControl(c: number): boolean {
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || c === 0x5c
+}

@@ -1,0 +1,263 @@
+// Path globs for the `paths` option of rules.
+//
+// Syntax: a pattern starts with `/`; `*` matches any run of characters inside one segment
+// (never `/`); `**` alone in its segment matches zero or more whole segments, so `/admin/**`
+// matches `/admin`, `/admin/`, `/admin/x/y` and never `/administrator`.
+//
+// Decisions where the design leaves room (each one has a test):
+//
+// - A segment that is only `*` needs at least one character (`/users/*` matches `/users/42`,
+//   not `/users/`, like a router's `:param`); `*` next to other characters may match nothing
+//   (`/files/*.png` matches `/files/.png`).
+// - Patterns are written in decoded form, as the canonical paths they match: a valid
+//   percent-escape (`%2F`) in a pattern is refused (a lone `%` is a literal `%`). `\`, `?`, `#`
+//   and dot segments are refused too: no canonical path contains them as written.
+// - Repeated slashes in a pattern are collapsed; patterns are at most 2048 characters long.
+// - `compilePaths` throws an Error on an invalid pattern (validate first with `checkGlob`): a
+//   policy never loads half-understood.
+// - Matching is iterative: `**` backtracks over whole segments only, `*` runs are matched with
+//   a leftmost search bounded to the segment. Time is linear in the path length for a given
+//   pattern; no regular expression is built from user input.
+
+import type { CanonicalTarget } from './request-target.js'
+import { foldCase } from './request-target.js'
+
+/** Longest pattern accepted, in UTF-16 code units. */
+export const MAX_GLOB_LENGTH = 2048
+
+const SLASH = 0x2f
+const STAR = 0x2a
+const DOT = 0x2e
+const PERCENT = 0x25
+
+function isHex(c: number): boolean {
+  const l = c | 0x20
+  return (c >= 0x30 && c <= 0x39) || (l >= 0x61 && l <= 0x66)
+}
+
+/** Returns a problem message, or undefined when the glob is valid. */
+export function checkGlob(pattern: string): string | undefined {
+  if (typeof pattern !== 'string') return 'pattern must be a string'
+  const n = pattern.length
+  if (n === 0) return 'pattern is empty'
+  if (n > MAX_GLOB_LENGTH) return `pattern is longer than ${MAX_GLOB_LENGTH} characters`
+  if (pattern.charCodeAt(0) !== SLASH) return 'pattern must start with "/"'
+  let segStart = 1
+  let doubleStar = false // the current segment contains `**`
+  for (let i = 1; i <= n; i++) {
+    const c = i < n ? pattern.charCodeAt(i) : SLASH
+    if (c === SLASH) {
+      const len = i - segStart
+      if (
+        (len === 1 || len === 2) &&
+        pattern.charCodeAt(segStart) === DOT &&
+        pattern.charCodeAt(i - 1) === DOT
+      ) {
+        return 'pattern contains a "." or ".." segment: write the resolved path'
+      }
+      if (doubleStar && len !== 2) return '"**" must be a whole segment (as in /a/**/b)'
+      doubleStar = false
+      segStart = i + 1
+    } else if (c === STAR) {
+      if (i > segStart && pattern.charCodeAt(i - 1) === STAR) doubleStar = true
+    } else if (c < 0x20 || c === 0x7f) {
+      return 'pattern contains a control character'
+    } else if (c === 0x5c) {
+      return 'pattern contains "\\": write "/" (a backslash is a slash in request paths)'
+    } else if (c === 0x3f || c === 0x23) {
+      return 'pattern contains "?" or "#": query and fragment are not part of the path'
+    } else if (
+      c === PERCENT &&
+      i + 2 < n &&
+      isHex(pattern.charCodeAt(i + 1)) &&
+      isHex(pattern.charCodeAt(i + 2))
+    ) {
+      return 'pattern contains a percent-escape: write the decoded character (paths are matched decoded)'
+    }
+  }
+  return undefined
+}
+
+export interface PathMatcher {
+  matches(path: CanonicalTarget): boolean
+}
+
+/** One segment of a generic pattern. */
+type Segment =
+  | { readonly kind: 'globstar' }
+  | { readonly kind: 'literal'; readonly text: string }
+  | {
+      readonly kind: 'star'
+      /** Text before the first `*`, between stars, after the last `*`. */
+      readonly head: string
+      readonly middle: readonly string[]
+      readonly tail: string
+      /** Fewest characters a matching segment has (at least 1 for a lone `*`). */
+      readonly minLength: number
+    }
+
+const GLOBSTAR: Segment = { kind: 'globstar' }
+
+/** Canonical form of a valid pattern for its kind: slashes collapsed, broad: folded, no trailing slash. */
+function canonicalPattern(pattern: string, kind: 'broad' | 'exact'): string {
+  const parts = pattern.split('/').filter((s) => s !== '')
+  if (parts.length === 0) return '/'
+  let canonical = '/' + parts.join('/')
+  if (kind === 'broad') return foldCase(canonical)
+  if (pattern.charCodeAt(pattern.length - 1) === SLASH) canonical += '/'
+  return canonical
+}
+
+function compileSegment(text: string): Segment {
+  if (text === '**') return GLOBSTAR
+  if (!text.includes('*')) return { kind: 'literal', text }
+  const pieces = text.split('*')
+  const head = pieces[0] ?? ''
+  const tail = pieces[pieces.length - 1] ?? ''
+  const middle = pieces.slice(1, -1).filter((s) => s !== '')
+  let minLength = head.length + tail.length
+  for (const m of middle) minLength += m.length
+  return { kind: 'star', head, middle, tail, minLength: Math.max(minLength, 1) }
+}
+
+/**
+ * Compiles path globs once. kind 'broad' (deny/protect rules): matched against `path.broad`,
+ * pattern case-folded, trailing slash ignored. kind 'exact' (allow rules): matched against
+ * `path.exact`, case-sensitive, trailing slash significant. An empty list matches nothing.
+ * Throws an Error on an invalid pattern.
+ */
+export function compilePaths(patterns: readonly string[], kind: 'broad' | 'exact'): PathMatcher {
+  const literals = new Set<string>()
+  const prefixes: string[] = [] // `/x/**`, stored as `/x`
+  const globs: Segment[][] = []
+  let all = false
+  for (const pattern of patterns) {
+    const problem = checkGlob(pattern)
+    if (problem !== undefined) {
+      throw new Error(`invalid path pattern ${JSON.stringify(pattern)}: ${problem}`)
+    }
+    const canonical = canonicalPattern(pattern, kind)
+    if (!canonical.includes('*')) {
+      literals.add(canonical)
+    } else if (canonical.endsWith('/**') && !canonical.slice(0, -3).includes('*')) {
+      const prefix = canonical.slice(0, -3)
+      if (prefix === '') all = true
+      else prefixes.push(prefix)
+    } else {
+      globs.push(canonical.slice(1).split('/').map(compileSegment))
+    }
+  }
+  if (all) return MATCH_ALL
+  if (literals.size === 0 && prefixes.length === 0 && globs.length === 0) return MATCH_NONE
+  return new Matcher(kind === 'broad', [...literals], prefixes, globs)
+}
+
+const MATCH_ALL: PathMatcher = Object.freeze({ matches: () => true })
+const MATCH_NONE: PathMatcher = Object.freeze({ matches: () => false })
+
+class Matcher implements PathMatcher {
+  readonly #broad: boolean
+  /** Few literal patterns: compared one by one; many: a Set. */
+  readonly #literalList: readonly string[]
+  readonly #literalSet: ReadonlySet<string> | undefined
+  readonly #prefixes: readonly string[]
+  readonly #prefixesSlash: readonly string[]
+  readonly #globs: readonly (readonly Segment[])[]
+
+  constructor(
+    broad: boolean,
+    literals: string[],
+    prefixes: string[],
+    globs: (readonly Segment[])[],
+  ) {
+    this.#broad = broad
+    this.#literalSet = literals.length > 8 ? new Set(literals) : undefined
+    this.#literalList = literals.length > 8 ? [] : literals
+    this.#prefixes = prefixes
+    this.#prefixesSlash = prefixes.map((p) => p + '/')
+    this.#globs = globs
+  }
+
+  matches(path: CanonicalTarget): boolean {
+    const p = this.#broad ? path.broad : path.exact
+    if (this.#literalSet !== undefined) {
+      if (this.#literalSet.has(p)) return true
+    } else {
+      for (const literal of this.#literalList) if (p === literal) return true
+    }
+    const prefixes = this.#prefixes
+    for (let i = 0; i < prefixes.length; i++) {
+      if (p === prefixes[i] || p.startsWith(this.#prefixesSlash[i]!)) return true
+    }
+    for (const glob of this.#globs) if (matchSegments(glob, p)) return true
+    return false
+  }
+}
+
+/**
+ * Matches a canonical path (starts with `/`) against pattern segments. `**` backtracks over
+ * whole path segments with the classic single-backtrack-point algorithm, which is exact here
+ * because every other pattern segment matches exactly one path segment.
+ */
+function matchSegments(segments: readonly Segment[], p: string): boolean {
+  const n = p.length
+  const count = segments.length
+  let si = 0
+  let pos = 0 // index of the `/` before the current path segment, or n when none is left
+  let starSi = -1
+  let starPos = 0
+  for (;;) {
+    const seg = si < count ? segments[si]! : undefined
+    if (seg !== undefined && seg.kind === 'globstar') {
+      starSi = si
+      starPos = pos
+      si++
+      continue
+    }
+    if (pos >= n) return seg === undefined
+    let end = p.indexOf('/', pos + 1)
+    if (end < 0) end = n
+    if (seg !== undefined && matchSegment(seg, p, pos + 1, end)) {
+      si++
+      pos = end
+      continue
+    }
+    if (starSi < 0) return false
+    // The last `**` takes one more path segment.
+    let next = p.indexOf('/', starPos + 1)
+    if (next < 0) next = n
+    starPos = next
+    pos = next
+    si = starSi + 1
+  }
+}
+
+/** Does `p[start, end)` (one path segment) match the pattern segment? */
+function matchSegment(seg: Segment, p: string, start: number, end: number): boolean {
+  if (seg.kind === 'literal') {
+    return end - start === seg.text.length && p.startsWith(seg.text, start)
+  }
+  if (seg.kind !== 'star') return false
+  if (end - start < seg.minLength) return false
+  if (!p.startsWith(seg.head, start)) return false
+  const limit = end - seg.tail.length
+  if (!p.startsWith(seg.tail, limit)) return false
+  let at = start + seg.head.length
+  for (const piece of seg.middle) {
+    // Leftmost occurrence inside the segment is always the best choice for `*`-only globs.
+    const found = findWithin(p, piece, at, limit)
+    if (found < 0) return false
+    at = found + piece.length
+  }
+  return true
+}
+
+/** First index i in [from, limit - piece.length] where `piece` occurs in `p`, or -1. */
+function findWithin(p: string, piece: string, from: number, limit: number): number {
+  const first = piece.charCodeAt(0)
+  const last = limit - piece.length
+  for (let i = from; i <= last; i++) {
+    if (p.charCodeAt(i) === first && p.startsWith(piece, i)) return i
+  }
+  return -1
+}

@@ -1,0 +1,455 @@
+// Request-target canonicalisation (DESIGN.md, security principle 1 and "Fine points").
+//
+// One raw request-target gives two path forms:
+//
+// - `exact`: percent-escapes decoded once, `\` (literal or decoded) read as `/`, dot segments
+//   resolved, repeated slashes collapsed. Case and trailing slash are kept. Allow (exemption)
+//   rules match this form, and logs show it: allow narrowly.
+// - `broad`: escapes decoded up to three times (double or triple encoding cannot hide a path),
+//   then the same path resolution, trailing slash removed (except for the root `/`) and case
+//   folded. Deny and protect rules match this form: deny broadly.
+//
+// Decisions where the design leaves room (each one has a test):
+//
+// - Invalid UTF-8 inside escapes is never refused: each maximal invalid byte sequence becomes
+//   U+FFFD, exactly as WHATWG `TextDecoder` does. Overlong forms (`%C0%AE`) are invalid, so they
+//   can never turn into `.` or `/`.
+// - A malformed escape in the raw path refuses the target. The later rounds of the broad
+//   decoding never refuse: they decode every valid escape and keep a stray `%` as it is, so
+//   appending `%25` to a double-encoded path cannot stop its second decoding.
+// - Empty segments are dropped before `..` is applied: `/a/x//../b` is `/a/b` (WHATWG URL would
+//   say `/a/x/b`). A `..` above the root stays at the root.
+// - Case folding for `broad` is `toLowerCase()` for ASCII text. Text with non-ASCII characters is
+//   folded with `toLowerCase().toUpperCase().toLowerCase()` and final sigma `ς` is read as `σ`,
+//   so letters a case-insensitive router treats as equal (`µ`/`μ`, `ς`/`σ`/`Σ`) fold to one
+//   form, and the fold is idempotent. Patterns are folded with the same `foldCase`.
+// - In absolute form the authority ends at the first `/`, `\`, `?` or `#` (as WHATWG URL reads
+//   http(s) URLs); an empty authority (`http:///x`) is refused. Lengths count UTF-16 code units.
+// - Valid escapes of `?` and `#` (`%3F`, `%23`) are path characters: only the raw `?`/`#` ends
+//   the path.
+
+export interface CanonicalTarget {
+  /** Exact canonical form, for allow (exemption) rules and for logs. */
+  readonly exact: string
+  /** Broad form, for deny/protect rules. */
+  readonly broad: string
+}
+
+export type TargetResult =
+  | { readonly ok: true; readonly path: CanonicalTarget }
+  | { readonly ok: false; readonly reason: string }
+
+/** Longest request-target accepted, in UTF-16 code units (16 KiB). */
+export const MAX_TARGET_LENGTH = 16 * 1024
+
+const SLASH = 0x2f
+const BACKSLASH = 0x5c
+const PERCENT = 0x25
+const DOT = 0x2e
+const QUESTION = 0x3f
+const HASH = 0x23
+const COLON = 0x3a
+
+function refusal(reason: string): TargetResult {
+  return Object.freeze({ ok: false, reason } as const)
+}
+
+const R_NOT_STRING = refusal('request-target is not a string')
+const R_EMPTY = refusal('empty request-target')
+const R_TOO_LONG = refusal(`request-target longer than ${MAX_TARGET_LENGTH} characters`)
+const R_CONTROL = refusal('request-target contains a control character or a space')
+const R_ASTERISK = refusal('asterisk-form request-target (*) is not accepted')
+const R_FORM = refusal(
+  'request-target is neither origin form (/path) nor absolute form (http://host/path)',
+)
+const R_SCHEME = refusal('absolute-form request-target with a scheme other than http or https')
+const R_AUTHORITY = refusal('absolute-form request-target with an empty authority')
+const R_ESCAPE = refusal('malformed percent-escape in the request path')
+
+const ROOT: TargetResult = Object.freeze({
+  ok: true,
+  path: Object.freeze({ exact: '/', broad: '/' }),
+} as const)
+
+// Character classes for the scan of the path, ASCII only (index = char code).
+const C_PLAIN = 0
+const C_SLASH = 1
+const C_END = 2 // `?` or `#`: end of the path
+const C_BAD = 3 // control character or space
+const C_SLOW = 4 // `%` or `\`: needs the full canonicalisation
+const C_UPPER = 5 // A-Z
+const CLASS = new Uint8Array(128)
+for (let c = 0; c <= 0x20; c++) CLASS[c] = C_BAD
+CLASS[0x7f] = C_BAD
+CLASS[SLASH] = C_SLASH
+CLASS[QUESTION] = C_END
+CLASS[HASH] = C_END
+CLASS[PERCENT] = C_SLOW
+CLASS[BACKSLASH] = C_SLOW
+for (let c = 0x41; c <= 0x5a; c++) CLASS[c] = C_UPPER
+
+/**
+ * Canonicalises a raw request-target (origin or absolute form) into its exact and broad path
+ * forms. Never throws; runs in time linear in the target length. A target that cannot be
+ * canonicalised safely gives `{ ok: false, reason }` (a 400 `request.invalid` upstream).
+ */
+export function canonicalizeTarget(target: string): TargetResult {
+  if (typeof target !== 'string') return R_NOT_STRING
+  const len = target.length
+  if (len === 0) return R_EMPTY
+  if (len > MAX_TARGET_LENGTH) return R_TOO_LONG
+
+  let start: number
+  if (target.charCodeAt(0) === SLASH) {
+    start = 0
+  } else {
+    start = absolutePathStart(target, len)
+    if (start < 0) return refusalFor(target, start)
+    if (start === len) return ROOT
+    const c = target.charCodeAt(start)
+    if (c === QUESTION || c === HASH) return restIsClean(target, start) ? ROOT : R_CONTROL
+  }
+
+  // One pass over the path: find its end, refuse control characters, and note whether the
+  // fast path (already canonical, no escapes) applies.
+  let slow = target.charCodeAt(start) === BACKSLASH
+  let upper = false
+  let nonAscii = false
+  let segStart = start + 1
+  let i = start + 1
+  for (; i < len; i++) {
+    const c = target.charCodeAt(i)
+    if (c >= 0x80) {
+      nonAscii = true
+      continue
+    }
+    const k = CLASS[c]
+    if (k === C_PLAIN) continue
+    if (k === C_SLASH) {
+      const n = i - segStart
+      if (n === 0 || (n <= 2 && isDotSegment(target, segStart, n))) slow = true
+      segStart = i + 1
+    } else if (k === C_UPPER) {
+      upper = true
+    } else if (k === C_SLOW) {
+      slow = true
+    } else if (k === C_END) {
+      break
+    } else {
+      return R_CONTROL
+    }
+  }
+  const end = i
+  if (end < len && !restIsClean(target, end)) return R_CONTROL
+  const last = end - segStart
+  if (last > 0 && last <= 2 && isDotSegment(target, segStart, last)) slow = true
+
+  if (slow) return slowPath(target.slice(start, end))
+
+  const exact = start === 0 && end === len ? target : target.slice(start, end)
+  let broad = exact
+  if (exact.length > 1 && exact.charCodeAt(exact.length - 1) === SLASH) {
+    broad = exact.slice(0, -1)
+  }
+  if (nonAscii) broad = foldCase(broad)
+  else if (upper) broad = broad.toLowerCase()
+  return { ok: true, path: { exact, broad } }
+}
+
+/**
+ * Case folding used for broad forms and broad patterns: `toLowerCase()` for ASCII text; for
+ * text with non-ASCII characters lower, upper, then lower case again, with final sigma read as
+ * sigma. This is idempotent and folds each character on its own (`ẞ`, `ß` and `SS` all give
+ * `ss`), so a folded pattern piece is found in a folded path exactly when it should be.
+ */
+export function foldCase(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) >= 0x80) {
+      return s.toLowerCase().toUpperCase().toLowerCase().replaceAll('\u03c2', '\u03c3')
+    }
+  }
+  return s.toLowerCase()
+}
+
+function isDotSegment(s: string, at: number, n: number): boolean {
+  return s.charCodeAt(at) === DOT && (n === 1 || s.charCodeAt(at + 1) === DOT)
+}
+
+function restIsClean(s: string, from: number): boolean {
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c <= 0x20 || c === 0x7f) return false
+  }
+  return true
+}
+
+// Negative results of `absolutePathStart`.
+const E_FORM = -1
+const E_SCHEME = -2
+const E_AUTHORITY = -3
+const E_CONTROL = -4
+
+function refusalFor(target: string, code: number): TargetResult {
+  if (code === E_SCHEME) return R_SCHEME
+  if (code === E_AUTHORITY) return R_AUTHORITY
+  if (code === E_CONTROL) return R_CONTROL
+  if (target === '*') return R_ASTERISK
+  // A form we do not take; still say "control character" when there is one.
+  return restIsClean(target, 0) ? R_FORM : R_CONTROL
+}
+
+function isSchemeChar(c: number): boolean {
+  return (
+    (c >= 0x61 && c <= 0x7a) || // a-z
+    (c >= 0x41 && c <= 0x5a) || // A-Z
+    (c >= 0x30 && c <= 0x39) || // 0-9
+    c === 0x2b || // +
+    c === 0x2d || // -
+    c === DOT
+  )
+}
+
+/**
+ * For an absolute-form target, the index where its path starts (the authority's end); a
+ * negative code when the target is not an accepted absolute form.
+ */
+function absolutePathStart(t: string, len: number): number {
+  let i = 0
+  while (i < len && isSchemeChar(t.charCodeAt(i))) i++
+  if (
+    i === 0 ||
+    i + 2 >= len ||
+    t.charCodeAt(i) !== COLON ||
+    t.charCodeAt(i + 1) !== SLASH ||
+    t.charCodeAt(i + 2) !== SLASH
+  ) {
+    return E_FORM
+  }
+  // Scheme `http` or `https`, any case.
+  if (
+    (i !== 4 && i !== 5) ||
+    (t.charCodeAt(0) | 0x20) !== 0x68 || // h
+    (t.charCodeAt(1) | 0x20) !== 0x74 || // t
+    (t.charCodeAt(2) | 0x20) !== 0x74 || // t
+    (t.charCodeAt(3) | 0x20) !== 0x70 || // p
+    (i === 5 && (t.charCodeAt(4) | 0x20) !== 0x73) // s
+  ) {
+    return E_SCHEME
+  }
+  const authority = i + 3
+  let j = authority
+  for (; j < len; j++) {
+    const c = t.charCodeAt(j)
+    if (c === SLASH || c === BACKSLASH || c === QUESTION || c === HASH) break
+    if (c <= 0x20 || c === 0x7f) return E_CONTROL
+  }
+  if (j === authority) return E_AUTHORITY
+  return j
+}
+
+/** Full canonicalisation of a raw path (starts with `/` or `\`; contains no raw `?`/`#`). */
+function slowPath(raw: string): TargetResult {
+  const once = percentDecode(raw, true)
+  if (once === undefined) return R_ESCAPE
+  const exact = resolvePath(once)
+
+  // Broad: decode again (rounds 2 and 3) while a round still changes something.
+  let deep = once
+  for (let round = 2; round <= 3 && deep.includes('%'); round++) {
+    const next = percentDecode(deep, false)
+    if (next === undefined || next === deep) break
+    deep = next
+  }
+  let broad = deep === once ? exact : resolvePath(deep)
+  if (broad.length > 1 && broad.charCodeAt(broad.length - 1) === SLASH) broad = broad.slice(0, -1)
+  broad = foldCase(broad)
+  return { ok: true, path: { exact, broad } }
+}
+
+/**
+ * Resolves a decoded path: `\` is a separator, empty segments are dropped, then `.` and `..`
+ * are applied (RFC 3986 remove_dot_segments, `..` above the root stays at the root). A path
+ * that ends with a separator or a dot segment keeps a trailing slash.
+ */
+function resolvePath(s: string): string {
+  const n = s.length
+  if (isResolved(s)) return s
+  const segments: string[] = []
+  let trailing = false
+  let i = 0
+  while (i < n) {
+    const c = s.charCodeAt(i)
+    if (c === SLASH || c === BACKSLASH) {
+      trailing = true
+      i++
+      continue
+    }
+    let j = i + 1
+    while (j < n) {
+      const d = s.charCodeAt(j)
+      if (d === SLASH || d === BACKSLASH) break
+      j++
+    }
+    const len = j - i
+    if (c === DOT && (len === 1 || (len === 2 && s.charCodeAt(i + 1) === DOT))) {
+      if (len === 2) segments.pop()
+      trailing = true
+    } else {
+      segments.push(s.slice(i, j))
+      trailing = false
+    }
+    i = j
+  }
+  if (segments.length === 0) return '/'
+  const joined = '/' + segments.join('/')
+  return trailing ? joined + '/' : joined
+}
+
+/** True when `s` starts with `/` and has no `\`, empty segment or dot segment. */
+function isResolved(s: string): boolean {
+  const n = s.length
+  if (n === 0 || s.charCodeAt(0) !== SLASH) return false
+  let segStart = 1
+  for (let i = 1; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : SLASH
+    if (c === BACKSLASH) return false
+    if (c !== SLASH) continue
+    const len = i - segStart
+    if (len === 0) {
+      if (i < n) return false // `//` (an empty last segment is a trailing slash)
+    } else if (len <= 2 && isDotSegment(s, segStart, len)) {
+      return false
+    }
+    segStart = i + 1
+  }
+  return true
+}
+
+// Scratch buffers for one run of consecutive escapes. A run is at most a third of the target.
+const MAX_RUN = Math.ceil(MAX_TARGET_LENGTH / 3) + 1
+const BYTES = new Uint8Array(MAX_RUN)
+const UNITS = new Uint16Array(MAX_RUN)
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30
+  const l = c | 0x20
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10
+  return -1
+}
+
+/** The byte of the escape at `i` (`s[i]` is `%`), or -1 when it is malformed. */
+function escapeAt(s: string, i: number): number {
+  if (i + 2 >= s.length) return -1
+  const h = hexValue(s.charCodeAt(i + 1))
+  const l = hexValue(s.charCodeAt(i + 2))
+  return h < 0 || l < 0 ? -1 : (h << 4) | l
+}
+
+/**
+ * Decodes every percent-escape once; bytes are read as UTF-8 (invalid sequences become
+ * U+FFFD). `strict`: a malformed escape gives `undefined`; otherwise it is kept as it is.
+ * Returns `s` itself when nothing was decoded.
+ */
+function percentDecode(s: string, strict: boolean): string | undefined {
+  const n = s.length
+  let i = s.indexOf('%')
+  if (i < 0) return s
+  let out = ''
+  let copied = 0
+  while (i < n) {
+    if (s.charCodeAt(i) !== PERCENT) {
+      i++
+      continue
+    }
+    const first = escapeAt(s, i)
+    if (first < 0) {
+      if (strict) return undefined
+      i++
+      continue
+    }
+    out += s.slice(copied, i)
+    BYTES[0] = first
+    let count = 1
+    i += 3
+    while (i < n && count < MAX_RUN && s.charCodeAt(i) === PERCENT) {
+      const b = escapeAt(s, i)
+      if (b < 0) break
+      BYTES[count++] = b
+      i += 3
+    }
+    out += utf8Decode(count)
+    copied = i
+  }
+  if (copied === 0) return s
+  return copied < n ? out + s.slice(copied) : out
+}
+
+/** Decodes BYTES[0..count) as UTF-8 with WHATWG replacement of invalid sequences. */
+function utf8Decode(count: number): string {
+  let units = 0
+  let i = 0
+  while (i < count) {
+    const b0 = BYTES[i]!
+    if (b0 < 0x80) {
+      UNITS[units++] = b0
+      i++
+      continue
+    }
+    let need: number
+    let cp: number
+    let lo = 0x80
+    let hi = 0xbf
+    if (b0 >= 0xc2 && b0 <= 0xdf) {
+      need = 1
+      cp = b0 & 0x1f
+    } else if (b0 >= 0xe0 && b0 <= 0xef) {
+      need = 2
+      cp = b0 & 0x0f
+      if (b0 === 0xe0) lo = 0xa0
+      else if (b0 === 0xed) hi = 0x9f // no surrogates
+    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+      need = 3
+      cp = b0 & 0x07
+      if (b0 === 0xf0) lo = 0x90
+      else if (b0 === 0xf4) hi = 0x8f // nothing above U+10FFFF
+    } else {
+      UNITS[units++] = 0xfffd
+      i++
+      continue
+    }
+    let j = i + 1
+    let complete = true
+    for (let r = 0; r < need; r++) {
+      const b = j < count ? BYTES[j]! : -1
+      if (b < lo || b > hi) {
+        complete = false
+        break
+      }
+      cp = (cp << 6) | (b & 0x3f)
+      lo = 0x80
+      hi = 0xbf
+      j++
+    }
+    if (!complete) {
+      // The valid prefix is one U+FFFD; the offending byte starts the next sequence.
+      UNITS[units++] = 0xfffd
+    } else if (cp >= 0x10000) {
+      cp -= 0x10000
+      UNITS[units++] = 0xd800 | (cp >> 10)
+      UNITS[units++] = 0xdc00 | (cp & 0x3ff)
+    } else {
+      UNITS[units++] = cp
+    }
+    i = j
+  }
+  if (units === 1) return String.fromCharCode(UNITS[0]!)
+  let out = ''
+  if (units <= 16) {
+    for (let k = 0; k < units; k++) out += String.fromCharCode(UNITS[k]!)
+    return out
+  }
+  for (let k = 0; k < units; k += 1024) {
+    out += String.fromCharCode(...UNITS.subarray(k, Math.min(units, k + 1024)))
+  }
+  return out
+}

@@ -1,0 +1,180 @@
+import { sha256Hex } from '../crypto/sha256.js'
+import { subnetKey } from '../ip/ip-address.js'
+import { parseDuration } from '../policy/duration.js'
+import { pointer, s, type PolicyProblem } from '../policy/schema-dsl.js'
+import type { RateLimitBy, RateLimitRule, RateLimitSpec } from '../policy/policy-types.js'
+import type { RateLimitCheck } from '../types.js'
+import { baseProperties, compileScope } from './rule-base.js'
+import type { CompileEnv, CompiledRule, RateLimitPlan, RequestView } from './rule.js'
+
+const ALGORITHMS = ['fixedWindow', 'slidingWindow', 'tokenBucket'] as const
+const BY = /^(?:ip|apiKey|header:[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}|context:[A-Za-z0-9_.-]{1,64})$/
+const DURATION_HINT =
+  'is not a duration: use a positive integer and a unit, e.g. "500ms", "10s", "1m", "1h", "1d" (at most 365d)'
+
+const duration = s.anyOf(
+  [s.string({ pattern: /^[1-9][0-9]{0,9}(?:ms|s|m|h|d)$/ }), s.integer({ minimum: 1 })],
+  `must be a duration such as "10s", "1m", "1h", or milliseconds`,
+  'Window length: "500ms", "10s", "1m", "1h", "1d", or milliseconds.',
+)
+const limitSchema = s.integer({
+  minimum: 1,
+  maximum: 1_000_000_000,
+  description: 'Requests (cost units) per window; a token bucket capacity.',
+})
+const algorithmSchema = s.string({ enum: ALGORITHMS, description: 'Default fixedWindow.' })
+const byItem = s.string({
+  pattern: BY,
+  hint: 'must be "ip", "apiKey", "header:<name>" or "context:<name>"',
+})
+
+export const rateLimitRuleSchema = s.object(
+  {
+    ...baseProperties('rateLimit'),
+    by: s.opt(
+      s.anyOf(
+        [byItem, s.array(byItem, { minItems: 1, maxItems: 8 })],
+        'must be "ip", "apiKey", "header:<name>", "context:<name>" or a list of these',
+        'What to count by. Default "ip". A list keys on the combination.',
+      ),
+    ),
+    limit: s.opt(limitSchema),
+    window: s.opt(duration),
+    algorithm: s.opt(algorithmSchema),
+    limits: s.opt(
+      s.array(
+        s.object({
+          limit: s.req(limitSchema),
+          window: s.req(duration),
+          algorithm: s.opt(algorithmSchema),
+        }),
+        {
+          minItems: 1,
+          maxItems: 16,
+          description: 'Several limits checked together (instead of limit/window).',
+        },
+      ),
+    ),
+    cost: s.opt(
+      s.integer({
+        minimum: 1,
+        maximum: 1_000_000_000,
+        description: 'Units each request costs. Default 1.',
+      }),
+    ),
+    failMode: s.opt(
+      s.string({
+        enum: ['open', 'closed'],
+        description: "When the store cannot answer. Default: the store's, else closed.",
+      }),
+    ),
+  },
+  { description: 'Limit how often a client may call.' },
+)
+
+export function checkRateLimitRule(
+  rule: Record<string, unknown>,
+  path: string,
+  problems: PolicyProblem[],
+): void {
+  const single =
+    rule.limit !== undefined || rule.window !== undefined || rule.algorithm !== undefined
+  if (rule.limits !== undefined && single) {
+    problems.push({ path, message: 'use either "limit"/"window" or "limits", not both' })
+  } else if (rule.limits === undefined) {
+    if (rule.limit === undefined)
+      problems.push({ path: pointer(path, 'limit'), message: 'is required (or give "limits")' })
+    if (rule.window === undefined)
+      problems.push({ path: pointer(path, 'window'), message: 'is required (or give "limits")' })
+    checkWindow(rule.window, pointer(path, 'window'), problems)
+  } else if (Array.isArray(rule.limits)) {
+    rule.limits.forEach((l: unknown, i) => {
+      if (l !== null && typeof l === 'object') {
+        checkWindow(
+          (l as Record<string, unknown>).window,
+          pointer(pointer(pointer(path, 'limits'), i), 'window'),
+          problems,
+        )
+      }
+    })
+  }
+}
+
+function checkWindow(value: unknown, path: string, problems: PolicyProblem[]): void {
+  if (
+    (typeof value === 'string' || typeof value === 'number') &&
+    parseDuration(value) === undefined
+  ) {
+    problems.push({ path, message: `${JSON.stringify(value)} ${DURATION_HINT}` })
+  }
+}
+
+/** Turns request values into key parts that are safe in any store (no braces, bounded size). */
+function keyPart(value: string): string {
+  const encoded = encodeURIComponent(value)
+  return encoded.length <= 128 ? encoded : `sha256:${sha256Hex(value)}`
+}
+
+type KeyFn = (req: RequestView) => string
+
+function compileBy(by: RateLimitBy, ipv6Subnet: number): KeyFn {
+  const ip: KeyFn = (req) => (req.client ? `ip:${subnetKey(req.client, ipv6Subnet)}` : 'ip:unknown')
+  if (by === 'ip') return ip
+  if (by === 'apiKey')
+    return (req) => (req.apiKeyId !== undefined ? `key:${req.apiKeyId}` : ip(req))
+  if (by.startsWith('header:')) {
+    const name = by.slice(7).toLowerCase()
+    // A missing header falls back to the client address: otherwise omitting it would put a
+    // client in one bucket shared by everyone else who omits it (or let them dodge a limit).
+    return (req) => {
+      const values = req.headers.all(name)
+      if (values === undefined || values.every((v) => v === '')) return ip(req)
+      return `h:${name}=${keyPart(values.join(','))}`
+    }
+  }
+  const name = by.slice(8)
+  return (req) => {
+    const value = req.context?.[name]
+    return typeof value === 'string' && value !== '' ? `ctx:${name}=${keyPart(value)}` : ip(req)
+  }
+}
+
+export function compileRateLimitRule(rule: RateLimitRule, env: CompileEnv): CompiledRule {
+  const specs: RateLimitSpec[] =
+    rule.limits !== undefined
+      ? [...rule.limits]
+      : [{ limit: rule.limit!, window: rule.window!, algorithm: rule.algorithm ?? 'fixedWindow' }]
+  const byList =
+    rule.by === undefined ? ['ip' as const] : typeof rule.by === 'string' ? [rule.by] : [...rule.by]
+  const parts = byList.map((b) => compileBy(b, env.ipv6Subnet))
+  const identity: KeyFn =
+    parts.length === 1 ? parts[0]! : (req) => parts.map((p) => p(req)).join('&')
+  const cost = rule.cost ?? 1
+  const limits = specs.map((spec, i) => ({
+    prefix: `${rule.id}:${i}:`,
+    algorithm: spec.algorithm ?? 'fixedWindow',
+    limit: spec.limit,
+    windowMs: parseDuration(spec.window) ?? 60_000,
+  }))
+  const info = limits.map((l, i) => ({
+    policyName: limits.length === 1 ? rule.id : `${rule.id}.${i}`,
+    windowSeconds: Math.ceil(l.windowMs / 1000),
+  }))
+  return {
+    id: rule.id,
+    type: 'rateLimit',
+    monitor: rule.mode === 'monitor',
+    applies: compileScope(rule, 'broad'),
+    plan(req): RateLimitPlan {
+      const who = identity(req)
+      const checks: RateLimitCheck[] = limits.map((l) => ({
+        key: l.prefix + who,
+        algorithm: l.algorithm,
+        limit: l.limit,
+        windowMs: l.windowMs,
+        cost,
+      }))
+      return { checks, info, failMode: rule.failMode }
+    },
+  }
+}
