@@ -31,6 +31,7 @@ import { callWithTimeout } from './store/timeout.js'
 import type {
   Decision,
   DecisionEvent,
+  RateLimitCheck,
   RateLimitInfo,
   RateLimitOutcome,
   RequestInput,
@@ -138,6 +139,7 @@ export function createEngine(
   const rules = valid.rules.map((rule) => compileRule(rule, env, custom))
   const clientIp = compileClientIp(valid.clientIp ?? {})
   const storeTimeout = store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS
+  const consumeChecks = (checks: readonly RateLimitCheck[]) => store.consume(checks)
   // Frozen per-rule trace entries for the two common outcomes: no allocation per request.
   const skipped = rules.map((r) =>
     Object.freeze<RuleResult>({ ruleId: r.id, type: r.type, outcome: 'skip' }),
@@ -254,7 +256,7 @@ export function createEngine(
 
   function consume(batch: Pending[]): StoreAnswer | Promise<StoreAnswer> {
     const checks = batch.length === 1 ? batch[0]!.plan.checks : batch.flatMap((p) => p.plan.checks)
-    const answer = callWithTimeout(() => store.consume(checks), storeTimeout)
+    const answer = callWithTimeout(consumeChecks, checks, storeTimeout)
     return answer instanceof Promise
       ? answer.then((a) => checkAnswer(a, checks.length))
       : checkAnswer(answer, checks.length)
@@ -291,44 +293,41 @@ export function createEngine(
         }
         continue
       }
-      const infos: RateLimitInfo[] = []
-      let denied: RateLimitInfo | undefined
+      // The rule reports its most constrained limit: the one that denied, else the lowest.
+      let tightest: RateLimitInfo | undefined
+      let denied = false
       for (let k = 0; k < n; k++) {
         const outcome = answer[offset + k]
         if (outcome === undefined) break // the store stopped at an earlier denial
         const info = toInfo(outcome, plan.info[k]!, plan.checks[k]!.limit)
-        infos.push(info)
+        if (!rule.monitor) run.rateLimits.push(info)
         if (!outcome.allowed) {
-          denied = info
+          tightest = info
+          denied = true
           break
         }
+        if (tightest === undefined || info.remaining < tightest.remaining) tightest = info
       }
       offset += n
-      if (!rule.monitor) run.rateLimits.push(...infos)
-      const tightest =
-        denied ??
-        infos.reduce<RateLimitInfo | undefined>(
-          (a, b) => (!a || b.remaining < a.remaining ? b : a),
-          undefined,
-        )
       const entry: RuleResult = {
         ruleId: rule.id,
         type: rule.type,
         outcome: denied ? 'deny' : 'pass',
-        ...(tightest ? { rateLimit: tightest } : {}),
-        ...(rule.monitor ? { monitor: true } : {}),
       }
+      if (tightest) entry.rateLimit = tightest
+      if (rule.monitor) entry.monitor = true
       if (denied) {
         entry.code = 'rateLimit.exceeded'
         entry.status = 429
-        if (!rule.monitor && !denial)
+        if (!rule.monitor && !denial) {
           denial = {
             rule,
             slot: pending.slot,
             status: 429,
             code: 'rateLimit.exceeded',
-            info: [denied],
+            info: [tightest!],
           }
+        }
       }
       run.results[pending.slot] = entry
       if (denied && !rule.monitor) break // the store evaluated nothing after this denial
@@ -555,11 +554,14 @@ function safeClient(input: RequestInput, resolver: ClientIpResolver): string {
   }
 }
 
+const COMMON_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+const upperMethod = (m: string): string => (COMMON_METHODS.has(m) ? m : m.toUpperCase())
+
 function buildView(input: RequestInput, resolver: ClientIpResolver): RequestView | undefined {
   if (input === null || typeof input !== 'object' || typeof input.url !== 'string') return undefined
   const target = canonicalizeTarget(input.url)
   if (!target.ok) return undefined
-  const method = typeof input.method === 'string' ? input.method.toUpperCase() : ''
+  const method = typeof input.method === 'string' ? upperMethod(input.method) : ''
   const headers = readHeaders(input.headers)
   const client = resolver.resolve(
     typeof input.remoteAddress === 'string' ? input.remoteAddress : undefined,

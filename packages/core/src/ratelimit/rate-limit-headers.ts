@@ -4,8 +4,16 @@ import type { RateLimitInfo } from '../types.js'
 // quota (`q`) and window (`w`, seconds); `RateLimit` says what remains (`r`) and when it
 // resets (`t`, seconds). Both are Structured Field lists keyed by a policy name.
 
+// Policy names come from rule ids: a handful per policy, so quote each once.
+const quoted = new Map<string, string>()
+
 function sfString(name: string): string {
-  return `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`
+  let out = quoted.get(name)
+  if (out === undefined) {
+    out = `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`
+    if (quoted.size < 10_000) quoted.set(name, out)
+  }
+  return out
 }
 
 export function rateLimitHeaders(

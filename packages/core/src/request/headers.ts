@@ -27,18 +27,32 @@ function isWebHeaders(
 }
 
 function trimValues(value: unknown): readonly string[] | undefined {
-  if (typeof value === 'string') return [value.trim()]
+  if (typeof value === 'string') return [trimOws(value)]
   if (Array.isArray(value)) {
     const out: string[] = []
-    for (const v of value as unknown[]) if (typeof v === 'string') out.push(v.trim())
+    for (const v of value as unknown[]) if (typeof v === 'string') out.push(trimOws(v))
     return out.length === 0 ? undefined : out
   }
   return undefined
 }
 
+const isOws = (c: number): boolean => c === 32 || c === 9
+
+/**
+ * Strips optional whitespace (SP, HTAB) around a value, as HTTP parsers do, and nothing else.
+ * Returns the same string, without copying, in the common case.
+ */
+export function trimOws(value: string): string {
+  let start = 0
+  let end = value.length
+  while (start < end && isOws(value.charCodeAt(start))) start++
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--
+  return start === 0 && end === value.length ? value : value.slice(start, end)
+}
+
 export function readHeaders(input: HeadersInput | null | undefined): HeaderReader {
   if (input === null || typeof input !== 'object') return emptyReader
-  return isWebHeaders(input) ? webReader(input) : recordReader(input)
+  return isWebHeaders(input) ? webReader(input) : new RecordHeaders(input)
 }
 
 const emptyReader: HeaderReader = {
@@ -46,51 +60,60 @@ const emptyReader: HeaderReader = {
   stats: () => ({ count: 0, bytes: 0, maxValue: 0 }),
 }
 
-function recordReader(
-  record: Readonly<Record<string, string | readonly string[] | undefined>>,
-): HeaderReader {
-  // Node lowercases header names; a hand-built object may not. Only pay for a case-folded copy
-  // when some key actually has an upper-case letter.
-  let folded: Map<string, string[]> | undefined
-  let checked = false
-  const fold = (): Map<string, string[]> | undefined => {
-    if (checked) return folded
-    checked = true
-    let needs = false
-    for (const key of Object.keys(record)) {
-      if (key !== key.toLowerCase()) {
-        needs = true
-        break
-      }
+type HeaderRecord = Readonly<Record<string, string | readonly string[] | undefined>>
+
+const hasOwn = Object.prototype.hasOwnProperty
+
+/** True when some header name has an upper-case ASCII letter (Node never sends one). */
+function hasUpperCaseName(record: HeaderRecord): boolean {
+  // Object.keys hits V8's enum cache for the usual same-shaped header objects; for-in does not.
+  const keys = Object.keys(record)
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i)
+      if (c >= 65 && c <= 90) return true
     }
-    if (!needs) return undefined
-    folded = new Map()
-    for (const key of Object.keys(record)) {
-      const values = trimValues(record[key])
-      if (values === undefined) continue
-      const lower = key.toLowerCase()
-      const existing = folded.get(lower)
-      if (existing) existing.push(...values)
-      else folded.set(lower, [...values])
+  }
+  return false
+}
+
+/**
+ * Node lowercases header names; a hand-built object may not, and may even carry one header
+ * under two spellings. Only then do we pay for a case-folded copy that merges them.
+ */
+class RecordHeaders implements HeaderReader {
+  #folded: Map<string, string[]> | null | undefined
+
+  constructor(private readonly record: HeaderRecord) {}
+
+  all(name: string): readonly string[] | undefined {
+    if (this.#folded === undefined)
+      this.#folded = hasUpperCaseName(this.record) ? fold(this.record) : null
+    if (this.#folded !== null) return this.#folded.get(name)
+    return hasOwn.call(this.record, name) ? trimValues(this.record[name]) : undefined
+  }
+
+  stats(): HeaderStats {
+    const stats: HeaderStats = { count: 0, bytes: 0, maxValue: 0 }
+    for (const key of Object.keys(this.record)) {
+      for (const v of trimValues(this.record[key]) ?? EMPTY) add(stats, key, v)
     }
-    return folded
+    return stats
   }
-  return {
-    all(name) {
-      const map = fold()
-      if (map) return map.get(name)
-      return Object.prototype.hasOwnProperty.call(record, name)
-        ? trimValues(record[name])
-        : undefined
-    },
-    stats() {
-      const stats: HeaderStats = { count: 0, bytes: 0, maxValue: 0 }
-      for (const key of Object.keys(record)) {
-        for (const v of trimValues(record[key]) ?? EMPTY) add(stats, key, v)
-      }
-      return stats
-    },
+}
+
+function fold(record: HeaderRecord): Map<string, string[]> {
+  const folded = new Map<string, string[]>()
+  for (const key of Object.keys(record)) {
+    const values = trimValues(record[key])
+    if (values === undefined) continue
+    const lower = key.toLowerCase()
+    const existing = folded.get(lower)
+    if (existing) existing.push(...values)
+    else folded.set(lower, [...values])
   }
+  return folded
 }
 
 function webReader(headers: {
@@ -107,7 +130,7 @@ function webReader(headers: {
       } catch {
         return undefined
       }
-      return value === null ? undefined : [value.trim()]
+      return value === null ? undefined : [trimOws(value)]
     },
     stats() {
       const stats: HeaderStats = { count: 0, bytes: 0, maxValue: 0 }

@@ -220,6 +220,93 @@ describe('compilePaths', () => {
   })
 })
 
+describe('compilePaths: dot segments and non-canonical paths', () => {
+  it('a deny on /admin/** catches paths a raw-path router routes under /admin', () => {
+    const m = compilePaths(['/admin/**'], 'broad')
+    for (const raw of [
+      '/admin/..',
+      '/admin/../',
+      '/admin/%2e%2e',
+      '/admin/%2e%2e/',
+      '/admin/%2E%2E',
+      '/admin/.%2e',
+      '/admin/%252e%252e',
+      '/ADMIN/..',
+      '/admin/.',
+      '/admin/x/..',
+      '/admin/x/../..',
+      '/admin/x/../../public/y',
+      '/admin\\..',
+      '/admin%2F..',
+      '/admin%5C%2e%2e',
+      'http://h/admin/..?x',
+      // and what resolves to /admin is still caught
+      '/x/../admin',
+      '/public/../admin',
+      '/public/%2e%2e/admin/secret',
+    ]) {
+      expect(m.matches(target(raw)), raw).toBe(true)
+    }
+    for (const raw of ['/public/..', '/..', '/administrator/..', '/x/admin/..', '/public/y']) {
+      expect(m.matches(target(raw)), raw).toBe(false)
+    }
+  })
+
+  it('literal and * deny patterns see dot segments too', () => {
+    expect(broad(['/admin/*'], '/admin/..')).toBe(true) // like an `/admin/:id` route
+    expect(broad(['/admin/*'], '/admin/%2e%2e/')).toBe(true)
+    expect(broad(['/admin'], '/admin/.')).toBe(true)
+    expect(broad(['/**/*.php'], '/x.php/..')).toBe(false)
+    expect(broad(['/a/*/c'], '/a/../c')).toBe(true)
+    expect(broad(['/c'], '/a/../c')).toBe(true)
+  })
+
+  it('an allow matches only a path named plainly', () => {
+    const m = compilePaths(['/public/**'], 'exact')
+    for (const raw of [
+      '/public/y',
+      '/public/%79',
+      '/public',
+      '/public/',
+      '/public/y/',
+      'http://h/public/y',
+      '/public/y?x=/../admin',
+    ]) {
+      expect(m.matches(target(raw)), raw).toBe(true)
+    }
+    for (const raw of [
+      '/admin/x/../../public/y',
+      '/admin/%2e%2e/public/y',
+      '/x/../public/y',
+      '/public//y',
+      '//public/y',
+      '/public%2Fy',
+      '/public%2fy',
+      '/public\\y',
+      '/public%5Cy',
+      '/public/./y',
+      '/public/%2e/y',
+      '/public/y/..',
+      'http://h//public/y',
+    ]) {
+      expect(m.matches(target(raw)), raw).toBe(false)
+    }
+  })
+
+  it('exact literals, * globs and /** follow the same rule', () => {
+    expect(exact(['/health'], '/health')).toBe(true)
+    expect(exact(['/health'], '/%68ealth')).toBe(true)
+    expect(exact(['/health'], '/x/../health')).toBe(false)
+    expect(exact(['/health'], '//health')).toBe(false)
+    expect(exact(['/users/*'], '/users/42')).toBe(true)
+    expect(exact(['/users/*'], '/users/./42')).toBe(false)
+    expect(exact(['/**'], '/a/b')).toBe(true)
+    expect(exact(['/**'], '/a/../b')).toBe(false)
+    expect(exact(['/**'], '/a%2Fb')).toBe(false)
+    expect(broad(['/**'], '/a/../b')).toBe(true)
+  })
+})
+
 // ---------------------------------------------------------------------------------------------
 // Property: the compiled matcher (with its fast paths) agrees with a plain recursive reference.
 
@@ -228,12 +315,18 @@ function escapeRegExp(s: string): string {
 }
 
 function referenceMatch(pattern: string, path: CanonicalTarget, kind: 'broad' | 'exact'): boolean {
+  if (kind === 'exact') return path.isCanonical && referenceMatchForm(pattern, path.exact, kind)
+  return (
+    referenceMatchForm(pattern, path.broad, kind) ||
+    referenceMatchForm(pattern, path.broadUnresolved, kind)
+  )
+}
+
+function referenceMatchForm(pattern: string, subject: string, kind: 'broad' | 'exact'): boolean {
   let p = pattern.replace(/\/+/g, '/')
-  let subject = path.exact
   if (kind === 'broad') {
     p = p.toLowerCase()
     if (p.length > 1) p = p.replace(/\/$/, '')
-    subject = path.broad
   }
   const ps = p.slice(1).split('/')
   const ts = subject.slice(1).split('/')
@@ -265,8 +358,9 @@ const patternArb = fc
   .map(({ segments, trailing }) => '/' + segments.join('/') + (trailing ? '/' : ''))
   .filter((p) => checkGlob(p) === undefined)
 
+// Segments may be empty, dot segments, or hold `\`, `%2F` and escaped dots.
 const pathArb = fc
-  .array(fc.stringMatching(/^[abAB]{0,3}$/), { maxLength: 6 })
+  .array(fc.stringMatching(/^(?:[abAB.]|%2[eEfF]|%5[cC]|\\){0,3}$/), { maxLength: 6 })
   .map((segments) => target('/' + segments.join('/')))
 
 describe('compilePaths: properties', () => {

@@ -15,6 +15,11 @@
 // - Repeated slashes in a pattern are collapsed; patterns are at most 2048 characters long.
 // - `compilePaths` throws an Error on an invalid pattern (validate first with `checkGlob`): a
 //   policy never loads half-understood.
+// - Broad (deny/protect) matchers test `broad` and `broadUnresolved`: a deny on `/admin/**`
+//   catches `/admin/..`, which a raw-path router (Express, Koa, Fastify) routes to
+//   `/admin/:id`, as well as `/x/../admin`. Exact (allow) matchers never match a path that is
+//   not canonical (dot segments, `\`, `//` or `%2F`): `/admin/x/../../public/y` is not exempted
+//   by an allow on `/public/**`, because a raw-path router routes it under `/admin`.
 // - Matching is iterative: `**` backtracks over whole segments only, `*` runs are matched with
 //   a leftmost search bounded to the segment. Time is linear in the path length for a given
 //   pattern; no regular expression is built from user input.
@@ -121,10 +126,12 @@ function compileSegment(text: string): Segment {
 }
 
 /**
- * Compiles path globs once. kind 'broad' (deny/protect rules): matched against `path.broad`,
- * pattern case-folded, trailing slash ignored. kind 'exact' (allow rules): matched against
- * `path.exact`, case-sensitive, trailing slash significant. An empty list matches nothing.
- * Throws an Error on an invalid pattern.
+ * Compiles path globs once. kind 'broad' (deny/protect rules): matched against `path.broad`
+ * and, when it differs, `path.broadUnresolved` (a match on either is a match), pattern
+ * case-folded, trailing slash ignored. kind 'exact' (allow rules): matched against
+ * `path.exact`, case-sensitive, trailing slash significant, and never matches a path that is
+ * not canonical (`path.isCanonical` false). An empty list matches nothing. Throws an Error on
+ * an invalid pattern.
  */
 export function compilePaths(patterns: readonly string[], kind: 'broad' | 'exact'): PathMatcher {
   const literals = new Set<string>()
@@ -147,12 +154,15 @@ export function compilePaths(patterns: readonly string[], kind: 'broad' | 'exact
       globs.push(canonical.slice(1).split('/').map(compileSegment))
     }
   }
-  if (all) return MATCH_ALL
+  if (all) return kind === 'broad' ? MATCH_ALL : MATCH_ALL_CANONICAL
   if (literals.size === 0 && prefixes.length === 0 && globs.length === 0) return MATCH_NONE
   return new Matcher(kind === 'broad', [...literals], prefixes, globs)
 }
 
 const MATCH_ALL: PathMatcher = Object.freeze({ matches: () => true })
+const MATCH_ALL_CANONICAL: PathMatcher = Object.freeze({
+  matches: (path: CanonicalTarget) => path.isCanonical,
+})
 const MATCH_NONE: PathMatcher = Object.freeze({ matches: () => false })
 
 class Matcher implements PathMatcher {
@@ -179,7 +189,16 @@ class Matcher implements PathMatcher {
   }
 
   matches(path: CanonicalTarget): boolean {
-    const p = this.#broad ? path.broad : path.exact
+    if (this.#broad) {
+      const b = path.broad
+      if (this.#test(b)) return true
+      const u = path.broadUnresolved
+      return u !== b && this.#test(u)
+    }
+    return path.isCanonical && this.#test(path.exact)
+  }
+
+  #test(p: string): boolean {
     if (this.#literalSet !== undefined) {
       if (this.#literalSet.has(p)) return true
     } else {

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { compilePaths } from './path-glob.js'
 import type { CanonicalTarget } from './request-target.js'
 import { MAX_TARGET_LENGTH, canonicalizeTarget, foldCase } from './request-target.js'
 
@@ -9,18 +10,24 @@ function ok(target: string): CanonicalTarget {
   return r.path
 }
 
+/** The two path forms only (the flags have their own tests). */
+function forms(target: string): { exact: string; broad: string } {
+  const { exact, broad } = ok(target)
+  return { exact, broad }
+}
+
 function refused(target: string): boolean {
   return !canonicalizeTarget(target).ok
 }
 
 describe('canonicalizeTarget: forms', () => {
   it('takes origin form and cuts query and fragment', () => {
-    expect(ok('/api/users/42?x=1')).toEqual({ exact: '/api/users/42', broad: '/api/users/42' })
-    expect(ok('/a#frag')).toEqual({ exact: '/a', broad: '/a' })
-    expect(ok('/a?x#y')).toEqual({ exact: '/a', broad: '/a' })
+    expect(forms('/api/users/42?x=1')).toEqual({ exact: '/api/users/42', broad: '/api/users/42' })
+    expect(forms('/a#frag')).toEqual({ exact: '/a', broad: '/a' })
+    expect(forms('/a?x#y')).toEqual({ exact: '/a', broad: '/a' })
     expect(ok('/a#y?x').exact).toBe('/a')
     expect(ok('/?x').exact).toBe('/')
-    expect(ok('/')).toEqual({ exact: '/', broad: '/' })
+    expect(forms('/')).toEqual({ exact: '/', broad: '/' })
   })
 
   it('ignores what the query holds, even malformed escapes', () => {
@@ -29,10 +36,13 @@ describe('canonicalizeTarget: forms', () => {
   })
 
   it('takes absolute form with http or https in any case', () => {
-    expect(ok('http://example.com/Admin/x?q=1')).toEqual({ exact: '/Admin/x', broad: '/admin/x' })
+    expect(forms('http://example.com/Admin/x?q=1')).toEqual({
+      exact: '/Admin/x',
+      broad: '/admin/x',
+    })
     expect(ok('HTTPS://example.com:8443/a').exact).toBe('/a')
     expect(ok('hTtP://user@h/a/').exact).toBe('/a/')
-    expect(ok('http://h')).toEqual({ exact: '/', broad: '/' })
+    expect(forms('http://h')).toEqual({ exact: '/', broad: '/' })
     expect(ok('http://h?x=1').exact).toBe('/')
     expect(ok('http://h#f').exact).toBe('/')
     expect(ok('http://h//admin').broad).toBe('/admin')
@@ -100,7 +110,7 @@ describe('canonicalizeTarget: forms', () => {
   })
 
   it('accepts raw non-ASCII characters', () => {
-    expect(ok('/Café')).toEqual({ exact: '/Café', broad: '/café' })
+    expect(forms('/Café')).toEqual({ exact: '/Café', broad: '/café' })
   })
 })
 
@@ -125,7 +135,7 @@ describe('canonicalizeTarget: percent-escapes', () => {
   })
 
   it('decodes valid escapes of anything, in either hex case', () => {
-    expect(ok('/%61%64%6D%69%6e')).toEqual({ exact: '/admin', broad: '/admin' })
+    expect(forms('/%61%64%6D%69%6e')).toEqual({ exact: '/admin', broad: '/admin' })
     expect(ok('/a%2Fb').exact).toBe('/a/b')
     expect(ok('/a%2fb/').exact).toBe('/a/b/')
     expect(ok('/a%5Cb').exact).toBe('/a/b')
@@ -135,8 +145,8 @@ describe('canonicalizeTarget: percent-escapes', () => {
   })
 
   it('keeps decoded control characters as characters', () => {
-    expect(ok('/a%00b')).toEqual({ exact: '/a\0b', broad: '/a\0b' })
-    expect(ok('/a%0d%0aSet-Cookie:x')).toEqual({
+    expect(forms('/a%00b')).toEqual({ exact: '/a\0b', broad: '/a\0b' })
+    expect(forms('/a%0d%0aSet-Cookie:x')).toEqual({
       exact: '/a\r\nSet-Cookie:x',
       broad: '/a\r\nset-cookie:x',
     })
@@ -148,9 +158,9 @@ describe('canonicalizeTarget: percent-escapes', () => {
   })
 
   it('decodes once for exact and up to three times for broad', () => {
-    expect(ok('/%2561dmin')).toEqual({ exact: '/%61dmin', broad: '/admin' })
-    expect(ok('/%252e%252e/admin')).toEqual({ exact: '/%2e%2e/admin', broad: '/admin' })
-    expect(ok('/x/%252e%252e/admin')).toEqual({ exact: '/x/%2e%2e/admin', broad: '/admin' })
+    expect(forms('/%2561dmin')).toEqual({ exact: '/%61dmin', broad: '/admin' })
+    expect(forms('/%252e%252e/admin')).toEqual({ exact: '/%2e%2e/admin', broad: '/admin' })
+    expect(forms('/x/%252e%252e/admin')).toEqual({ exact: '/x/%2e%2e/admin', broad: '/admin' })
     expect(ok('/admin%252Fx').broad).toBe('/admin/x')
     expect(ok('/admin%255Cx').broad).toBe('/admin/x')
     expect(ok('/%252561dmin').broad).toBe('/admin') // encoded three times
@@ -159,13 +169,13 @@ describe('canonicalizeTarget: percent-escapes', () => {
 
   it('later rounds decode valid escapes and keep stray percent signs', () => {
     // A trailing `%25` must not stop the second decoding of `%2561`.
-    expect(ok('/%2561dmin/x%25')).toEqual({ exact: '/%61dmin/x%', broad: '/admin/x%' })
-    expect(ok('/%2561dmin/x%25zz')).toEqual({ exact: '/%61dmin/x%zz', broad: '/admin/x%zz' })
+    expect(forms('/%2561dmin/x%25')).toEqual({ exact: '/%61dmin/x%', broad: '/admin/x%' })
+    expect(forms('/%2561dmin/x%25zz')).toEqual({ exact: '/%61dmin/x%zz', broad: '/admin/x%zz' })
     expect(ok('/100%25').broad).toBe('/100%')
   })
 
   it('reads bytes as UTF-8', () => {
-    expect(ok('/caf%C3%A9')).toEqual({ exact: '/café', broad: '/café' })
+    expect(forms('/caf%C3%A9')).toEqual({ exact: '/café', broad: '/café' })
     expect(ok('/CAF%C3%89').broad).toBe('/café')
     expect(ok('/%F0%9F%98%80').exact).toBe('/\u{1f600}')
     expect(ok('/%E2%82%AC').exact).toBe('/€')
@@ -183,7 +193,7 @@ describe('canonicalizeTarget: percent-escapes', () => {
   })
 
   it('does not read overlong encodings as dots or slashes', () => {
-    expect(ok('/a/%C0%AE%C0%AE/admin')).toEqual({
+    expect(forms('/a/%C0%AE%C0%AE/admin')).toEqual({
       exact: '/a/\ufffd\ufffd\ufffd\ufffd/admin',
       broad: '/a/\ufffd\ufffd\ufffd\ufffd/admin',
     })
@@ -232,9 +242,9 @@ describe('canonicalizeTarget: percent-escapes', () => {
 
 describe('canonicalizeTarget: path resolution', () => {
   it('exact keeps case and trailing slash, broad folds them', () => {
-    expect(ok('/A/B/')).toEqual({ exact: '/A/B/', broad: '/a/b' })
-    expect(ok('/a/')).toEqual({ exact: '/a/', broad: '/a' })
-    expect(ok('/Admin')).toEqual({ exact: '/Admin', broad: '/admin' })
+    expect(forms('/A/B/')).toEqual({ exact: '/A/B/', broad: '/a/b' })
+    expect(forms('/a/')).toEqual({ exact: '/a/', broad: '/a' })
+    expect(forms('/Admin')).toEqual({ exact: '/Admin', broad: '/admin' })
   })
 
   it('resolves dot segments, staying at the root', () => {
@@ -272,6 +282,101 @@ describe('canonicalizeTarget: path resolution', () => {
     expect(ok('/Stra%C3%9Fe').broad).toBe(ok('/STRASSE').broad)
     expect(foldCase('/ADMIN')).toBe('/admin')
     expect(foldCase('/Ünï')).toBe('/ünï')
+  })
+})
+
+describe('canonicalizeTarget: broadUnresolved', () => {
+  it('keeps dot segments as literal segments, otherwise built like broad', () => {
+    expect(ok('/admin/..')).toMatchObject({ broad: '/', broadUnresolved: '/admin/..' })
+    expect(ok('/admin/%2e%2e/')).toMatchObject({ broad: '/', broadUnresolved: '/admin/..' })
+    expect(ok('/Admin/%2E/X/')).toMatchObject({ broad: '/admin/x', broadUnresolved: '/admin/./x' })
+    expect(ok('/a//..\\B')).toMatchObject({ broad: '/b', broadUnresolved: '/a/../b' })
+    expect(ok('/admin/x/../../public/y')).toMatchObject({
+      broad: '/public/y',
+      broadUnresolved: '/admin/x/../../public/y',
+    })
+    expect(ok('/..')).toMatchObject({ exact: '/', broad: '/', broadUnresolved: '/..' })
+    expect(ok('http://h/a/.')).toMatchObject({ broad: '/a', broadUnresolved: '/a/.' })
+  })
+
+  it('decodes up to three times before looking for dot segments', () => {
+    expect(ok('/x/%252e%252e/admin')).toMatchObject({
+      exact: '/x/%2e%2e/admin',
+      broad: '/admin',
+      broadUnresolved: '/x/../admin',
+    })
+    expect(ok('/admin%252F%25252E%25252E').broadUnresolved).toBe('/admin/..')
+    expect(ok('/x/..%252Fadmin')).toMatchObject({
+      exact: '/x/..%2Fadmin',
+      broad: '/admin',
+      broadUnresolved: '/x/../admin',
+    })
+  })
+
+  it('is broad itself when no dot segment occurred', () => {
+    for (const t of [
+      '/api/users/42?x=1',
+      '/A/B/',
+      '/%61dmin//X\\y/',
+      '/Caf%C3%A9',
+      '/',
+      'http://h',
+      '/a/.b/..c/...',
+      '/%2561dmin',
+    ]) {
+      const r = ok(t)
+      expect(r.broadUnresolved, t).toBe(r.broad)
+    }
+  })
+})
+
+describe('canonicalizeTarget: isCanonical', () => {
+  it('is true when the path decoded once is already the exact form', () => {
+    for (const t of [
+      '/',
+      '/a',
+      '/A/b/',
+      '/api/users/42?x=/../admin#/..',
+      '/%68ealth',
+      '/public/%79',
+      '/caf%C3%A9',
+      '/a%3Fb%23c',
+      '/a/.b/..c/...',
+      '/a/%252e%252e/b', // decoded once: `%2e%2e`, an ordinary segment
+      '/a%252Fb',
+      'http://h',
+      'http://h?x',
+      'HTTP://h/a/b/',
+    ]) {
+      expect(ok(t).isCanonical, t).toBe(true)
+    }
+  })
+
+  it('is false for dot segments, backslashes, repeated slashes and encoded slashes', () => {
+    for (const t of [
+      '/a/../b',
+      '/a/./b',
+      '/a/..',
+      '/a/.',
+      '/..',
+      '/.',
+      '/a/%2e%2e/b',
+      '/a/%2E/b',
+      '/a/.%2e/b',
+      '//a',
+      '/a//b',
+      '/a/b//',
+      '/a\\b',
+      '/a%5Cb',
+      '/a%5cb',
+      '/a%2Fb',
+      '/a%2fb',
+      '/a%2F', // decodes to `/a/`, which is its exact form, but names it with an escape
+      'http://h//a',
+      'http://h\\a',
+    ]) {
+      expect(ok(t).isCanonical, t).toBe(false)
+    }
   })
 })
 
@@ -434,6 +539,56 @@ function variantArb(maxDepth: number, ops: fc.Arbitrary<Op>) {
     })
 }
 
+/** Deny patterns that name a plain path: itself, everything below it, and a `*` form. */
+function denyPatterns(path: string): string[] {
+  if (path === '/') return ['/', '/**']
+  return [path, path + '/**', path.replace(/[^/]+$/, '*'), '/**' + path.replace(/^\/[^/]+/, '')]
+}
+
+/** The raw path of a target: no scheme and authority, no query or fragment. */
+function rawPathOf(target: string): string {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/\\?#]*/i.exec(target)
+  const rest = m ? target.slice(m[0].length) : target
+  const end = rest.search(/[?#]/)
+  return end < 0 ? rest : rest.slice(0, end)
+}
+
+/** Reference for isCanonical: decode once, then look for what a router could read differently. */
+function referenceIsCanonical(target: string): boolean {
+  const raw = rawPathOf(target)
+  if (/%2f/i.test(raw)) return false
+  const bytes: number[] = []
+  const encoder = new TextEncoder()
+  for (let i = 0; i < raw.length;) {
+    if (raw[i] === '%') {
+      bytes.push(parseInt(raw.slice(i + 1, i + 3), 16))
+      i += 3
+    } else {
+      const cp = raw.codePointAt(i)!
+      const ch = String.fromCodePoint(cp)
+      bytes.push(...encoder.encode(ch))
+      i += ch.length
+    }
+  }
+  const decoded = new TextDecoder().decode(Uint8Array.from(bytes))
+  if (decoded === '/') return true
+  if (decoded.includes('\\')) return false
+  const segments = decoded.slice(1).split('/')
+  if (segments[segments.length - 1] === '') segments.pop() // a trailing slash is fine
+  return segments.every((seg) => seg !== '' && seg !== '.' && seg !== '..')
+}
+
+/** Resolves dot segments of a slash-collapsed path and removes the trailing slash. */
+function referenceResolve(p: string): string {
+  const out: string[] = []
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue
+    if (seg === '..') out.pop()
+    else out.push(seg)
+  }
+  return '/' + out.join('/')
+}
+
 describe('canonicalizeTarget: properties', () => {
   it('gives every variant of a plain path the broad form of that path', () => {
     fc.assert(
@@ -445,6 +600,68 @@ describe('canonicalizeTarget: properties', () => {
         if (r.ok) expect(r.path.broad).toBe(plain.broad)
       }),
       { numRuns: 5000 },
+    )
+  })
+
+  it('a deny on a plain path catches every variant of it', () => {
+    fc.assert(
+      fc.property(variantArb(3, opArb(3)), ({ path, target }) => {
+        const variant = ok(target)
+        for (const pattern of denyPatterns(path)) {
+          expect(compilePaths([pattern], 'broad').matches(variant), pattern).toBe(true)
+        }
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('a deny on /p/** catches every variant of /p followed by dot segments', () => {
+    // `/p/..` and `/p/x/../..` reach a `/p/:id` handler of a raw-path router.
+    const ops = opArb(3).filter((o) => o.op !== 'dot' && o.op !== 'dotdot')
+    const dotSuffix = fc.array(
+      fc.record({
+        dots: fc.constantFrom('.', '..', 'x/..'),
+        separator: fc.constantFrom('/', '\\'),
+        depths: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 5, maxLength: 5 }),
+      }),
+      { minLength: 1, maxLength: 3 },
+    )
+    fc.assert(
+      fc.property(
+        fc.record({
+          path: plainPathArb,
+          ops: fc.array(ops, { maxLength: 8 }),
+          suffix: dotSuffix,
+          trailing: fc.boolean(),
+          query: fc.option(suffixArb.map((s) => '?' + s)),
+        }),
+        (v) => {
+          const tokens = applyOps(v.path, v.ops, 3)
+          for (const part of v.suffix) {
+            const chars = [part.separator, ...part.dots]
+            chars.forEach((ch, i) => tokens.push({ ch, depth: part.depths[i] ?? 0 }))
+          }
+          if (v.trailing) tokens.push({ ch: '/', depth: 0 })
+          const target = render(tokens, [true, false]) + (v.query ?? '')
+          const pattern = v.path === '/' ? '/**' : v.path + '/**'
+          expect(compilePaths([pattern], 'broad').matches(ok(target)), target).toBe(true)
+        },
+      ),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('an allow on a plain path matches a variant exactly when the variant is canonical', () => {
+    fc.assert(
+      fc.property(variantArb(3, opArb(3)), ({ path, target }) => {
+        const variant = ok(target)
+        expect(variant.isCanonical, target).toBe(referenceIsCanonical(target))
+        if (!variant.isCanonical) {
+          expect(compilePaths(['/**'], 'exact').matches(variant)).toBe(false)
+          expect(compilePaths([path + '/**'], 'exact').matches(variant)).toBe(false)
+        }
+      }),
+      { numRuns: 3000 },
     )
   })
 
@@ -500,6 +717,15 @@ describe('canonicalizeTarget: properties', () => {
           }
           expect(r.path.broad === '/' || !r.path.broad.endsWith('/')).toBe(true)
           expect(foldCase(r.path.broad)).toBe(r.path.broad)
+          const u = r.path.broadUnresolved
+          expect(u.startsWith('/')).toBe(true)
+          expect(u).not.toContain('\\')
+          expect(u).not.toContain('//')
+          expect(u === '/' || !u.endsWith('/')).toBe(true)
+          expect(foldCase(u)).toBe(u)
+          if (!/\/\.\.?(\/|$)/.test(u)) expect(u).toBe(r.path.broad)
+          expect(referenceResolve(u)).toBe(r.path.broad)
+          expect(r.path.isCanonical, target).toBe(referenceIsCanonical(target))
           if (!target.includes('%')) {
             const stripped =
               r.path.exact.length > 1 ? r.path.exact.replace(/\/$/, '') : r.path.exact

@@ -8,6 +8,13 @@
 // - `broad`: escapes decoded up to three times (double or triple encoding cannot hide a path),
 //   then the same path resolution, trailing slash removed (except for the root `/`) and case
 //   folded. Deny and protect rules match this form: deny broadly.
+// - `broadUnresolved`: the broad form with `.` and `..` kept as literal segments, for routers
+//   that match the raw path (Express, Koa, Fastify): `/admin/..` reaches an `/admin/:id`
+//   handler there, so a deny on `/admin/**` must see it. It is the same string as `broad`
+//   (`===`) when the decoded path has no dot segment; broad matchers test both.
+// - `isCanonical`: the raw path decoded once already is `exact` (no dot segment, `\`, repeated
+//   slash or `%2F`). Allow rules apply only to such paths: an exemption is never granted to a
+//   path that a router could read as another one.
 //
 // Decisions where the design leaves room (each one has a test):
 //
@@ -33,6 +40,16 @@ export interface CanonicalTarget {
   readonly exact: string
   /** Broad form, for deny/protect rules. */
   readonly broad: string
+  /**
+   * Broad form without `.`/`..` resolution (dot segments kept as literal segments), for
+   * deny/protect rules too. The same string as `broad` when no dot segment occurred.
+   */
+  readonly broadUnresolved: string
+  /**
+   * True when the raw path, decoded once, is already `exact`: no dot segment, no `\` and no
+   * `%2F` (raw or encoded), no repeated slash. Allow rules match only canonical paths.
+   */
+  readonly isCanonical: boolean
 }
 
 export type TargetResult =
@@ -68,7 +85,7 @@ const R_ESCAPE = refusal('malformed percent-escape in the request path')
 
 const ROOT: TargetResult = Object.freeze({
   ok: true,
-  path: Object.freeze({ exact: '/', broad: '/' }),
+  path: Object.freeze({ exact: '/', broad: '/', broadUnresolved: '/', isCanonical: true }),
 } as const)
 
 // Character classes for the scan of the path, ASCII only (index = char code).
@@ -153,7 +170,7 @@ export function canonicalizeTarget(target: string): TargetResult {
   }
   if (nonAscii) broad = foldCase(broad)
   else if (upper) broad = broad.toLowerCase()
-  return { ok: true, path: { exact, broad } }
+  return { ok: true, path: { exact, broad, broadUnresolved: broad, isCanonical: true } }
 }
 
 /**
@@ -252,6 +269,8 @@ function slowPath(raw: string): TargetResult {
   const once = percentDecode(raw, true)
   if (once === undefined) return R_ESCAPE
   const exact = resolvePath(once)
+  let unresolved = lastUnresolved
+  const isCanonical = exact === once && !hasEncodedSlash(raw)
 
   // Broad: decode again (rounds 2 and 3) while a round still changes something.
   let deep = once
@@ -260,21 +279,46 @@ function slowPath(raw: string): TargetResult {
     if (next === undefined || next === deep) break
     deep = next
   }
-  let broad = deep === once ? exact : resolvePath(deep)
-  if (broad.length > 1 && broad.charCodeAt(broad.length - 1) === SLASH) broad = broad.slice(0, -1)
-  broad = foldCase(broad)
-  return { ok: true, path: { exact, broad } }
+  let broad = exact
+  if (deep !== once) {
+    broad = resolvePath(deep)
+    unresolved = lastUnresolved
+  }
+  broad = foldCase(withoutTrailingSlash(broad))
+  const broadUnresolved = unresolved === undefined ? broad : foldCase(unresolved)
+  return { ok: true, path: { exact, broad, broadUnresolved, isCanonical } }
 }
+
+function withoutTrailingSlash(s: string): string {
+  return s.length > 1 && s.charCodeAt(s.length - 1) === SLASH ? s.slice(0, -1) : s
+}
+
+/** True when the raw path holds a valid `%2F` (either case): an encoded slash. */
+function hasEncodedSlash(raw: string): boolean {
+  for (let i = raw.indexOf('%'); i >= 0; i = raw.indexOf('%', i + 1)) {
+    if (raw.charCodeAt(i + 1) === 0x32 && (raw.charCodeAt(i + 2) | 0x20) === 0x66) return true
+  }
+  return false
+}
+
+/**
+ * Set by `resolvePath`: when the path it last read had a `.` or `..` segment, that path with
+ * separators collapsed but dot segments kept (no trailing slash); otherwise undefined.
+ */
+let lastUnresolved: string | undefined
 
 /**
  * Resolves a decoded path: `\` is a separator, empty segments are dropped, then `.` and `..`
  * are applied (RFC 3986 remove_dot_segments, `..` above the root stays at the root). A path
- * that ends with a separator or a dot segment keeps a trailing slash.
+ * that ends with a separator or a dot segment keeps a trailing slash. Sets `lastUnresolved`.
  */
 function resolvePath(s: string): string {
   const n = s.length
+  lastUnresolved = undefined
   if (isResolved(s)) return s
   const segments: string[] = []
+  // From the first dot segment on: '' then every segment, dot segments included.
+  let all: string[] | undefined
   let trailing = false
   let i = 0
   while (i < n) {
@@ -292,14 +336,19 @@ function resolvePath(s: string): string {
     }
     const len = j - i
     if (c === DOT && (len === 1 || (len === 2 && s.charCodeAt(i + 1) === DOT))) {
+      if (all === undefined) all = [''].concat(segments)
+      all.push(len === 1 ? '.' : '..')
       if (len === 2) segments.pop()
       trailing = true
     } else {
-      segments.push(s.slice(i, j))
+      const segment = s.slice(i, j)
+      segments.push(segment)
+      if (all !== undefined) all.push(segment)
       trailing = false
     }
     i = j
   }
+  if (all !== undefined) lastUnresolved = all.join('/') // a flat string, cheap to fold
   if (segments.length === 0) return '/'
   const joined = '/' + segments.join('/')
   return trailing ? joined + '/' : joined

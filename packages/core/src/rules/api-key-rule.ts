@@ -1,4 +1,6 @@
 import { sha256Hex, timingSafeEqual } from '../crypto/sha256.js'
+import { RecentKeys } from '../crypto/recent-keys.js'
+import { trimOws } from '../request/headers.js'
 import { compilePaths } from '../request/path-glob.js'
 import { pointer, s, type PolicyProblem } from '../policy/schema-dsl.js'
 import type { ApiKeyEntry, ApiKeyRule } from '../policy/policy-types.js'
@@ -109,9 +111,21 @@ interface CompiledKey {
   readonly inScope: (req: RequestView) => boolean
 }
 
-type Candidate = { kind: 'none' } | { kind: 'invalid' } | { kind: 'key'; key: string }
-const NONE: Candidate = { kind: 'none' }
-const INVALID: Candidate = { kind: 'invalid' }
+/** What the request carries: no key, an ambiguous/malformed one, or one key string. */
+const NONE = 0
+const INVALID = 1
+type Candidate = typeof NONE | typeof INVALID | string
+
+function isUsable(value: string): boolean {
+  // Web `Headers` joins a repeated header with ", ": a comma means "sent twice".
+  return value !== '' && value.length <= MAX_KEY_LENGTH && !value.includes(',')
+}
+
+/** Merges a newly found key into what was found so far; places that disagree are invalid. */
+function merge(found: Candidate, value: string): Candidate {
+  if (!isUsable(value)) return INVALID
+  return found === NONE || found === value ? value : INVALID
+}
 
 /**
  * Reads the key from every place the rule allows. Any ambiguity (a header twice, two places
@@ -123,33 +137,37 @@ function readCandidate(
   bearer: boolean,
   query: string | undefined,
 ): Candidate {
-  let found: string | undefined
-  const offer = (value: string): boolean => {
-    if (value === '' || value.length > MAX_KEY_LENGTH || value.includes(',')) return false
-    if (found !== undefined && found !== value) return false
-    found = value
-    return true
-  }
+  let found: Candidate = NONE
   const fromHeader = req.headers.all(header)
   if (fromHeader !== undefined) {
-    if (fromHeader.length !== 1 || !offer(fromHeader[0]!)) return INVALID
+    if (fromHeader.length !== 1) return INVALID
+    found = merge(found, fromHeader[0]!)
+    if (found === INVALID) return INVALID
   }
   if (bearer) {
     const auth = req.headers.all('authorization')
     if (auth !== undefined) {
-      const bearers = auth.filter((v) => /^bearer(?:\s|$)/i.test(v))
-      if (bearers.length > 1 || (bearers.length === 1 && auth.length > 1)) return INVALID
-      if (bearers.length === 1 && !offer(bearers[0]!.slice(6).trim())) return INVALID
+      let token: string | undefined
+      for (const value of auth) {
+        if (!BEARER.test(value)) continue
+        if (token !== undefined || auth.length > 1) return INVALID
+        token = trimOws(value.slice(6))
+      }
+      if (token !== undefined) {
+        found = merge(found, token)
+        if (found === INVALID) return INVALID
+      }
     }
   }
   if (query !== undefined) {
     const values = queryValues(req.input.url, query)
-    if (values === null) return INVALID
-    if (values.length > 1) return INVALID
-    if (values.length === 1 && !offer(values[0]!)) return INVALID
+    if (values === null || values.length > 1) return INVALID
+    if (values.length === 1) found = merge(found, values[0]!)
   }
-  return found === undefined ? NONE : { kind: 'key', key: found }
+  return found
 }
+
+const BEARER = /^bearer(?:[ \t]|$)/i
 
 /** All values of one query parameter, percent-decoded; null when a value does not decode. */
 function queryValues(target: string, name: string): string[] | null {
@@ -200,6 +218,7 @@ export function compileApiKeyRule(rule: ApiKeyRule): CompiledRule {
     message: 'This API key may not be used here.',
   }
 
+  const recent = new RecentKeys<CompiledKey>()
   return {
     id: rule.id,
     type: 'apiKey',
@@ -207,20 +226,23 @@ export function compileApiKeyRule(rule: ApiKeyRule): CompiledRule {
     applies: compileScope(rule, 'broad'),
     evaluate(req) {
       const candidate = readCandidate(req, header, bearer, rule.query)
-      if (candidate.kind === 'none') return missing
-      if (candidate.kind === 'invalid') return invalid
-      const hash = sha256Hex(candidate.key)
-      const entry = byHash.get(hash)
-      // The Map lookup is keyed by the hash, so its timing says nothing about the key; the
-      // final comparison is constant-time anyway, as the principle asks.
-      if (entry === undefined || !timingSafeEqual(hash, entry.sha256)) return invalid
-      if (!entry.inScope(req)) {
-        req.apiKeyId = entry.id
-        return scope
-      }
+      if (candidate === NONE) return missing
+      if (candidate === INVALID) return invalid
+      const entry = recent.find(candidate) ?? verify(candidate)
+      if (entry === undefined) return invalid
       req.apiKeyId = entry.id
-      return PASS
+      return entry.inScope(req) ? PASS : scope
     },
+  }
+
+  function verify(key: string): CompiledKey | undefined {
+    const hash = sha256Hex(key)
+    const entry = byHash.get(hash)
+    // The Map is keyed by the hash, so its timing says nothing about the key; the final
+    // comparison is constant-time anyway, as the principle asks.
+    if (entry === undefined || !timingSafeEqual(hash, entry.sha256)) return undefined
+    recent.remember(key, entry)
+    return entry
   }
 }
 

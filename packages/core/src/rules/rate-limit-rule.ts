@@ -118,7 +118,13 @@ function keyPart(value: string): string {
 type KeyFn = (req: RequestView) => string
 
 function compileBy(by: RateLimitBy, ipv6Subnet: number): KeyFn {
-  const ip: KeyFn = (req) => (req.client ? `ip:${subnetKey(req.client, ipv6Subnet)}` : 'ip:unknown')
+  // IPv4 keys on the address as already formatted; IPv6 on its subnet (default /64).
+  const ip: KeyFn = (req) =>
+    req.client === undefined
+      ? 'ip:unknown'
+      : req.client.version === 4
+        ? `ip:${req.clientIp}`
+        : `ip:${subnetKey(req.client, ipv6Subnet)}`
   if (by === 'ip') return ip
   if (by === 'apiKey')
     return (req) => (req.apiKeyId !== undefined ? `key:${req.apiKeyId}` : ip(req))

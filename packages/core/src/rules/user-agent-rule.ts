@@ -42,9 +42,7 @@ export function checkUserAgentRule(
 
 export function compileUserAgentRule(rule: UserAgentRule, env: CompileEnv): CompiledRule {
   const deny = rule.action === 'deny'
-  const contains = (rule.contains ?? []).map((x) => x.toLowerCase())
-  const exact = new Set((rule.exact ?? []).map((x) => x.toLowerCase()))
-  const prefix = (rule.prefix ?? []).map((x) => x.toLowerCase())
+  const literal = compileLiterals(rule)
   const bots: ((c: BotCategory) => boolean) | undefined =
     rule.bots === true
       ? () => true
@@ -58,10 +56,7 @@ export function compileUserAgentRule(rule: UserAgentRule, env: CompileEnv): Comp
 
   const matchesOne = (ua: string): boolean => {
     if (ua === '') return rule.missing === true
-    const lower = ua.toLowerCase()
-    if (exact.has(lower)) return true
-    for (const p of prefix) if (lower.startsWith(p)) return true
-    for (const c of contains) if (lower.includes(c)) return true
+    if (literal !== undefined && literal.test(ua)) return true
     if (bots) {
       const category = classify(ua)
       if (category !== undefined && bots(category)) return true
@@ -97,4 +92,19 @@ export function compileUserAgentRule(rule: UserAgentRule, env: CompileEnv): Comp
       return values.length === 1 && matchesOne(values[0]!) ? hit : PASS
     },
   }
+}
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')
+
+/**
+ * One case-insensitive regex for every exact, prefix and contains entry: no lower-cased copy
+ * of the agent per request. Built only from escaped literals in plain alternations, so it
+ * runs in time linear in the agent's length (no nested quantifiers to backtrack through).
+ */
+function compileLiterals(rule: UserAgentRule): RegExp | undefined {
+  const parts: string[] = []
+  if (rule.exact?.length) parts.push(`^(?:${rule.exact.map(escapeRegExp).join('|')})$`)
+  if (rule.prefix?.length) parts.push(`^(?:${rule.prefix.map(escapeRegExp).join('|')})`)
+  if (rule.contains?.length) parts.push(`(?:${rule.contains.map(escapeRegExp).join('|')})`)
+  return parts.length > 0 ? new RegExp(parts.join('|'), 'i') : undefined
 }

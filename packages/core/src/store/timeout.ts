@@ -21,13 +21,14 @@ function asError(error: unknown): Error {
  * value (never a rejection), so a slow or dead store cannot hold a request or leak an
  * unhandled rejection. A synchronous answer stays synchronous.
  */
-export function callWithTimeout<T>(
-  fn: () => T | PromiseLike<T>,
+export function callWithTimeout<A, T>(
+  fn: (arg: A) => T | PromiseLike<T>,
+  arg: A,
   ms: number,
 ): T | Error | Promise<T | Error> {
   let out: T | PromiseLike<T>
   try {
-    out = fn()
+    out = fn(arg)
   } catch (error) {
     return asError(error)
   }
