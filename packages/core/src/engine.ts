@@ -1,6 +1,6 @@
 import { createBotClassifier } from './bots/bot-categories.js'
-import { formatIp } from './ip/ip-address.js'
-import { compileClientIp, type ClientIpResolver } from './ip/client-ip.js'
+import { compileClientIp } from './ip/client-ip.js'
+import { createClientLookup, type ClientLookup } from './ip/client-cache.js'
 import { escapeControl } from './log/escape.js'
 import type {
   ApiKeyRule,
@@ -15,7 +15,7 @@ import type {
 } from './policy/policy-types.js'
 import { BUILT_IN_RULE_TYPES } from './policy/policy-schema.js'
 import { PolicyError, validatePolicy } from './policy/validate.js'
-import { rateLimitHeaders } from './ratelimit/rate-limit-headers.js'
+import { rateLimitHeaders, type RateLimitField } from './ratelimit/rate-limit-headers.js'
 import { readHeaders } from './request/headers.js'
 import { canonicalizeTarget } from './request/request-target.js'
 import { compileApiKeyRule } from './rules/api-key-rule.js'
@@ -24,7 +24,14 @@ import { compileHeaderRule } from './rules/header-rule.js'
 import { compileIpRule } from './rules/ip-rule.js'
 import { compilePathRule } from './rules/path-rule.js'
 import { compileRateLimitRule } from './rules/rate-limit-rule.js'
-import type { CompileEnv, CompiledRule, RateLimitPlan, RequestView, Verdict } from './rules/rule.js'
+import type {
+  CompileEnv,
+  CompiledRule,
+  LimitMeta,
+  RateLimitPlan,
+  RequestView,
+  Verdict,
+} from './rules/rule.js'
 import { compileUserAgentRule } from './rules/user-agent-rule.js'
 import { MemoryStore } from './store/memory-store.js'
 import { callWithTimeout } from './store/timeout.js'
@@ -84,13 +91,14 @@ interface Pending {
 interface Run {
   readonly view: RequestView
   readonly results: RuleResult[]
-  readonly batch: Pending[]
-  readonly monitorBatch: Pending[]
+  /** Rate-limit rules waiting for the store; allocated only when one applies. */
+  batch: Pending[] | undefined
+  monitorBatch: Pending[] | undefined
   /** The verdict that ended evaluation (a sync or custom rule), if any. */
   verdict: Verdict | undefined
   verdictRule: CompiledRule | undefined
   /** Enforced limits seen, for the RateLimit headers. */
-  readonly rateLimits: RateLimitInfo[]
+  rateLimits: RateLimitField[] | undefined
   /** An enforced rate limit could not reach the store (and failed open). */
   storeFailed: boolean
   readonly start: number
@@ -137,9 +145,11 @@ export function createEngine(
     classifyBot: createBotClassifier(),
   }
   const rules = valid.rules.map((rule) => compileRule(rule, env, custom))
-  const clientIp = compileClientIp(valid.clientIp ?? {})
+  const lookupClient = createClientLookup(compileClientIp(valid.clientIp ?? {}))
   const storeTimeout = store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS
   const consumeChecks = (checks: readonly RateLimitCheck[]) => store.consume(checks)
+  // Exactly our class (not a subclass that might go async): sync, and it cannot fail.
+  const trustedSync = store.constructor === MemoryStore
   // Frozen per-rule trace entries for the two common outcomes: no allocation per request.
   const skipped = rules.map((r) =>
     Object.freeze<RuleResult>({ ruleId: r.id, type: r.type, outcome: 'skip' }),
@@ -157,18 +167,18 @@ export function createEngine(
     const start = onDecision ? clock() : 0
     let view: RequestView | undefined
     try {
-      view = buildView(input, clientIp)
+      view = buildView(input, lookupClient)
       if (view === undefined) {
-        return finish(input, undefined, invalidTarget(input, clientIp), start)
+        return finish(input, undefined, invalidTarget(input), start)
       }
       const run: Run = {
         view,
         results: [],
-        batch: [],
-        monitorBatch: [],
+        batch: undefined,
+        monitorBatch: undefined,
         verdict: undefined,
         verdictRule: undefined,
-        rateLimits: [],
+        rateLimits: undefined,
         storeFailed: false,
         start,
       }
@@ -195,7 +205,8 @@ export function createEngine(
       if (rule.plan) {
         const pending: Pending = { rule, plan: rule.plan(run.view), slot: run.results.length }
         run.results.push(passed[i]!)
-        ;(rule.monitor ? run.monitorBatch : run.batch).push(pending)
+        if (rule.monitor) (run.monitorBatch ??= []).push(pending)
+        else (run.batch ??= []).push(pending)
         continue
       }
       let verdict: Verdict | Promise<Verdict>
@@ -238,24 +249,26 @@ export function createEngine(
   /** Consumes rate limits (one store call for all enforced ones), then builds the Decision. */
   function settle(run: Run): Decision | Promise<Decision> {
     const { batch, monitorBatch } = run
-    if (batch.length === 0 && monitorBatch.length === 0) return conclude(run, undefined)
-    const enforced = batch.length > 0 ? consume(batch) : EMPTY_OUTCOMES
+    if (batch === undefined && monitorBatch === undefined) return conclude(run, undefined)
+    const enforced = batch !== undefined ? consume(batch) : EMPTY_OUTCOMES
     // Monitor checks go in their own call: a monitored denial must not stop enforced checks.
-    const monitored = monitorBatch.length > 0 ? consume(monitorBatch) : EMPTY_OUTCOMES
+    const monitored = monitorBatch !== undefined ? consume(monitorBatch) : EMPTY_OUTCOMES
     if (isPromiseLike(enforced) || isPromiseLike(monitored)) {
       return Promise.all([enforced, monitored]).then(([e, m]) => {
-        applyOutcomes(run, monitorBatch, m)
-        return conclude(run, applyOutcomes(run, batch, e))
+        if (monitorBatch) applyOutcomes(run, monitorBatch, m)
+        return conclude(run, batch && applyOutcomes(run, batch, e))
       })
     }
-    applyOutcomes(run, monitorBatch, monitored as StoreAnswer)
-    return conclude(run, applyOutcomes(run, batch, enforced as StoreAnswer))
+    if (monitorBatch) applyOutcomes(run, monitorBatch, monitored as StoreAnswer)
+    return conclude(run, batch && applyOutcomes(run, batch, enforced as StoreAnswer))
   }
 
   type StoreAnswer = readonly RateLimitOutcome[] | Error
 
   function consume(batch: Pending[]): StoreAnswer | Promise<StoreAnswer> {
     const checks = batch.length === 1 ? batch[0]!.plan.checks : batch.flatMap((p) => p.plan.checks)
+    // Our own MemoryStore answers synchronously and cannot fail: skip the guard.
+    if (trustedSync) return (store as MemoryStore).consume(checks)
     const answer = callWithTimeout(consumeChecks, checks, storeTimeout)
     return answer instanceof Promise
       ? answer.then((a) => checkAnswer(a, checks.length))
@@ -300,7 +313,7 @@ export function createEngine(
         const outcome = answer[offset + k]
         if (outcome === undefined) break // the store stopped at an earlier denial
         const info = toInfo(outcome, plan.info[k]!, plan.checks[k]!.limit)
-        if (!rule.monitor) run.rateLimits.push(info)
+        if (!rule.monitor) (run.rateLimits ??= []).push({ meta: plan.info[k]!, info })
         if (!outcome.allowed) {
           tightest = info
           denied = true
@@ -337,8 +350,7 @@ export function createEngine(
 
   function conclude(run: Run, denial: RateLimitDenial | undefined): Decision {
     const { view } = run
-    const headers: Record<string, string> = {}
-    rateLimitHeaders(run.rateLimits, headers)
+    const headers = run.rateLimits ? rateLimitHeaders(run.rateLimits) : {}
     let decision: Decision
     if (denial) {
       // Rate-limit rules come before whatever ended the walk: their denial wins, and the
@@ -412,7 +424,7 @@ export function createEngine(
     const monitored: string[] = []
     for (const r of d.results) if (r.monitor && r.outcome === 'deny') monitored.push(r.ruleId)
     const event: DecisionEvent = {
-      time: new Date().toISOString(),
+      time: Date.now(),
       method: escapeControl(typeof input.method === 'string' ? input.method : '', 32),
       path: escapeControl(
         view ? view.path.exact : typeof input.url === 'string' ? input.url : '',
@@ -431,8 +443,8 @@ export function createEngine(
     return event
   }
 
-  function invalidTarget(input: RequestInput, resolver: ClientIpResolver): Decision {
-    const client = safeClient(input, resolver)
+  function invalidTarget(input: RequestInput): Decision {
+    const client = safeClient(input, lookupClient)
     return {
       allowed: false,
       status: 400,
@@ -504,11 +516,7 @@ function checkAnswer(answer: unknown, expected: number): readonly RateLimitOutco
   return new Error(`store answered ${outcomes.length} of ${expected} checks`)
 }
 
-function toInfo(
-  outcome: RateLimitOutcome,
-  meta: Pick<RateLimitInfo, 'policyName' | 'windowSeconds'>,
-  limit: number,
-): RateLimitInfo {
+function toInfo(outcome: RateLimitOutcome, meta: LimitMeta, limit: number): RateLimitInfo {
   const info: RateLimitInfo = {
     policyName: meta.policyName,
     windowSeconds: meta.windowSeconds,
@@ -541,14 +549,10 @@ function makeDecision(
   return d
 }
 
-function safeClient(input: RequestInput, resolver: ClientIpResolver): string {
+function safeClient(input: RequestInput, lookupClient: ClientLookup): string {
   try {
-    const headers = readHeaders(input.headers)
-    const client = resolver.resolve(
-      typeof input.remoteAddress === 'string' ? input.remoteAddress : undefined,
-      headers.all(resolver.header),
-    )
-    return client ? formatIp(client) : ''
+    if (input === null || typeof input !== 'object') return ''
+    return lookupClient(input.remoteAddress, readHeaders(input.headers)).text
   } catch {
     return ''
   }
@@ -557,16 +561,13 @@ function safeClient(input: RequestInput, resolver: ClientIpResolver): string {
 const COMMON_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 const upperMethod = (m: string): string => (COMMON_METHODS.has(m) ? m : m.toUpperCase())
 
-function buildView(input: RequestInput, resolver: ClientIpResolver): RequestView | undefined {
+function buildView(input: RequestInput, lookupClient: ClientLookup): RequestView | undefined {
   if (input === null || typeof input !== 'object' || typeof input.url !== 'string') return undefined
   const target = canonicalizeTarget(input.url)
   if (!target.ok) return undefined
   const method = typeof input.method === 'string' ? upperMethod(input.method) : ''
   const headers = readHeaders(input.headers)
-  const client = resolver.resolve(
-    typeof input.remoteAddress === 'string' ? input.remoteAddress : undefined,
-    headers.all(resolver.header),
-  )
+  const client = lookupClient(input.remoteAddress, headers)
   const context =
     input.context !== null && typeof input.context === 'object' ? input.context : undefined
   return {
@@ -574,8 +575,8 @@ function buildView(input: RequestInput, resolver: ClientIpResolver): RequestView
     method,
     path: target.path,
     headers,
-    client,
-    clientIp: client ? formatIp(client) : '',
+    client: client.ip,
+    clientIp: client.text,
     context,
     apiKeyId: undefined,
   }

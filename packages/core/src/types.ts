@@ -88,8 +88,8 @@ export interface Decision {
 
 /** One line of the decision log, handed to `onDecision`. Contains no secrets. */
 export interface DecisionEvent {
-  /** ISO 8601 time the decision was made. */
-  time: string
+  /** When the decision was made, in ms since the epoch (pino's convention: cheap to produce). */
+  time: number
   method: string
   /** Canonical path (control characters escaped). */
   path: string

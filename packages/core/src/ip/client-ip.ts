@@ -27,6 +27,8 @@ export interface ClientIpOptions {
 
 export interface ClientIpResolver {
   readonly header: ForwardingHeader
+  /** False when no proxy is trusted: the client is always the peer, headers are never read. */
+  readonly readsHeader: boolean
   /**
    * The client address, or undefined when it cannot be known (no or bad peer address, or a
    * hop that is not an address on the trusted path). `headerValues` are all occurrences of
@@ -51,6 +53,7 @@ export function compileClientIp(options: ClientIpOptions): ClientIpResolver {
   const walk = header === 'forwarded' ? walkForwarded : walkXForwardedFor
   return {
     header,
+    readsHeader: trust !== TRUST_NONE,
     resolve: (remoteAddress, headerValues) =>
       resolveClient(remoteAddress, headerValues, trust, walk),
   }

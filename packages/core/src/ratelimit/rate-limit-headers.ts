@@ -1,37 +1,37 @@
+import type { LimitMeta } from '../rules/rule.js'
 import type { RateLimitInfo } from '../types.js'
 
 // Response fields per draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy` lists each
 // quota (`q`) and window (`w`, seconds); `RateLimit` says what remains (`r`) and when it
 // resets (`t`, seconds). Both are Structured Field lists keyed by a policy name.
 
-// Policy names come from rule ids: a handful per policy, so quote each once.
-const quoted = new Map<string, string>()
-
-function sfString(name: string): string {
-  let out = quoted.get(name)
-  if (out === undefined) {
-    out = `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`
-    if (quoted.size < 10_000) quoted.set(name, out)
-  }
-  return out
+/** A Structured Field string: quoted, with `"` and `\\` escaped. */
+export function sfString(name: string): string {
+  return `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`
 }
 
-export function rateLimitHeaders(
-  infos: readonly RateLimitInfo[],
-  headers: Record<string, string>,
-): void {
-  if (infos.length === 0) return
+/** One enforced limit's state for this response. */
+export interface RateLimitField {
+  readonly meta: LimitMeta
+  readonly info: RateLimitInfo
+}
+
+/**
+ * The response headers for the enforced limits of one request: a fresh object the caller may
+ * add to. Built as a literal so every Decision's headers share one shape.
+ */
+export function rateLimitHeaders(fields: readonly RateLimitField[]): Record<string, string> {
+  if (fields.length === 0) return {}
   let policy = ''
   let state = ''
-  for (const info of infos) {
-    const name = sfString(info.policyName)
-    if (policy !== '') {
+  for (let i = 0; i < fields.length; i++) {
+    const { meta, info } = fields[i]!
+    if (i > 0) {
       policy += ', '
       state += ', '
     }
-    policy += `${name};q=${info.limit};w=${info.windowSeconds}`
-    state += `${name};r=${info.remaining};t=${info.resetSeconds}`
+    policy += meta.policyItem
+    state += `${meta.quotedName};r=${info.remaining};t=${info.resetSeconds}`
   }
-  headers['RateLimit-Policy'] = policy
-  headers['RateLimit'] = state
+  return { 'RateLimit-Policy': policy, RateLimit: state }
 }

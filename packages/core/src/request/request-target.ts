@@ -317,8 +317,7 @@ function resolvePath(s: string): string {
   lastUnresolved = undefined
   if (isResolved(s)) return s
   const segments: string[] = []
-  // From the first dot segment on: '' then every segment, dot segments included.
-  let all: string[] | undefined
+  let all: string[] | undefined // every segment, dot segments included, from the first dot on
   let trailing = false
   let i = 0
   while (i < n) {
@@ -336,7 +335,7 @@ function resolvePath(s: string): string {
     }
     const len = j - i
     if (c === DOT && (len === 1 || (len === 2 && s.charCodeAt(i + 1) === DOT))) {
-      if (all === undefined) all = [''].concat(segments)
+      if (all === undefined) all = segments.slice()
       all.push(len === 1 ? '.' : '..')
       if (len === 2) segments.pop()
       trailing = true
@@ -348,7 +347,7 @@ function resolvePath(s: string): string {
     }
     i = j
   }
-  if (all !== undefined) lastUnresolved = all.join('/') // a flat string, cheap to fold
+  if (all !== undefined) lastUnresolved = '/' + all.join('/')
   if (segments.length === 0) return '/'
   const joined = '/' + segments.join('/')
   return trailing ? joined + '/' : joined

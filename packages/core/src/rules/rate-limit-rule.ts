@@ -5,7 +5,8 @@ import { pointer, s, type PolicyProblem } from '../policy/schema-dsl.js'
 import type { RateLimitBy, RateLimitRule, RateLimitSpec } from '../policy/policy-types.js'
 import type { RateLimitCheck } from '../types.js'
 import { baseProperties, compileScope } from './rule-base.js'
-import type { CompileEnv, CompiledRule, RateLimitPlan, RequestView } from './rule.js'
+import { sfString } from '../ratelimit/rate-limit-headers.js'
+import type { CompileEnv, CompiledRule, LimitMeta, RateLimitPlan, RequestView } from './rule.js'
 
 const ALGORITHMS = ['fixedWindow', 'slidingWindow', 'tokenBucket'] as const
 const BY = /^(?:ip|apiKey|header:[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}|context:[A-Za-z0-9_.-]{1,64})$/
@@ -156,30 +157,44 @@ export function compileRateLimitRule(rule: RateLimitRule, env: CompileEnv): Comp
   const identity: KeyFn =
     parts.length === 1 ? parts[0]! : (req) => parts.map((p) => p(req)).join('&')
   const cost = rule.cost ?? 1
+  const byIpOnly = byList.length === 1 && byList[0] === 'ip'
   const limits = specs.map((spec, i) => ({
     prefix: `${rule.id}:${i}:`,
+    ipPrefix: `${rule.id}:${i}:ip:`,
     algorithm: spec.algorithm ?? 'fixedWindow',
     limit: spec.limit,
     windowMs: parseDuration(spec.window) ?? 60_000,
   }))
-  const info = limits.map((l, i) => ({
-    policyName: limits.length === 1 ? rule.id : `${rule.id}.${i}`,
-    windowSeconds: Math.ceil(l.windowMs / 1000),
-  }))
+  const info: LimitMeta[] = limits.map((l, i) => {
+    const policyName = limits.length === 1 ? rule.id : `${rule.id}.${i}`
+    const windowSeconds = Math.ceil(l.windowMs / 1000)
+    const quotedName = sfString(policyName)
+    return {
+      policyName,
+      windowSeconds,
+      quotedName,
+      policyItem: `${quotedName};q=${l.limit};w=${windowSeconds}`,
+    }
+  })
   return {
     id: rule.id,
     type: 'rateLimit',
     monitor: rule.mode === 'monitor',
     applies: compileScope(rule, 'broad'),
     plan(req): RateLimitPlan {
-      const who = identity(req)
-      const checks: RateLimitCheck[] = limits.map((l) => ({
-        key: l.prefix + who,
-        algorithm: l.algorithm,
-        limit: l.limit,
-        windowMs: l.windowMs,
-        cost,
-      }))
+      // The common case, one IPv4 client keyed by address, costs a single concatenation.
+      const v4 = byIpOnly && req.client !== undefined && req.client.version === 4
+      const who = v4 ? '' : identity(req)
+      const checks: RateLimitCheck[] = []
+      for (const l of limits) {
+        checks.push({
+          key: v4 ? l.ipPrefix + req.clientIp : l.prefix + who,
+          algorithm: l.algorithm,
+          limit: l.limit,
+          windowMs: l.windowMs,
+          cost,
+        })
+      }
       return { checks, info, failMode: rule.failMode }
     },
   }

@@ -32,11 +32,19 @@ export interface Verdict {
 export const PASS: Verdict = Object.freeze({ outcome: 'pass' })
 export const ALLOW: Verdict = Object.freeze({ outcome: 'allow' })
 
+/** What is fixed about one limit, computed once per policy. */
+export interface LimitMeta extends Pick<RateLimitInfo, 'policyName' | 'windowSeconds'> {
+  /** The limit's item in `RateLimit-Policy`, e.g. `"login";q=5;w=60`. */
+  readonly policyItem: string
+  /** The policy name as a Structured Field string, e.g. `"login"`. */
+  readonly quotedName: string
+}
+
 /** What a rate-limit rule asks of the store for one request. */
 export interface RateLimitPlan {
   readonly checks: readonly RateLimitCheck[]
   /** Per check: the name and window used in RateLimit headers. */
-  readonly info: readonly Pick<RateLimitInfo, 'policyName' | 'windowSeconds'>[]
+  readonly info: readonly LimitMeta[]
   readonly failMode: 'open' | 'closed' | undefined
 }
 
