@@ -52,17 +52,23 @@ export interface EngineOptions {
   /** Custom rule types, referenced by `type` in the policy. */
   rules?: Readonly<Record<string, CustomRule>>
   /** Receives one event per decision (filtered by the policy's `log`). Must not throw. */
-  onDecision?: (event: DecisionEvent) => void
+  /**
+   * Receives one event per decision (filtered by the policy's `log`), before `decide` resolves.
+   * `request` is whatever the caller passed as the second argument of `decide`/`evaluate`:
+   * adapters pass the framework's request, so a sink can log through its logger. Must not
+   * throw (if it does, the error is swallowed).
+   */
+  onDecision?: (event: DecisionEvent, request?: unknown) => void
 }
 
 export interface Engine {
   /** Decides about one request. Never rejects: bad input gets a Decision. */
-  decide(input: RequestInput): Promise<Decision>
+  decide(input: RequestInput, request?: unknown): Promise<Decision>
   /**
    * Same as `decide`, but answers synchronously when nothing has to wait (memory store, no
    * async custom rule): adapters use it to skip a promise hop per request.
    */
-  evaluate(input: RequestInput): Decision | Promise<Decision>
+  evaluate(input: RequestInput, request?: unknown): Decision | Promise<Decision>
   /** The validated policy. */
   readonly policy: Policy<CustomRuleConfig>
   readonly store: Store
@@ -102,6 +108,8 @@ interface Run {
   /** An enforced rate limit could not reach the store (and failed open). */
   storeFailed: boolean
   readonly start: number
+  /** The caller's request object, handed to onDecision. */
+  readonly request: unknown
 }
 
 const clock: () => number =
@@ -163,13 +171,13 @@ export function createEngine(
     }),
   )
 
-  function evaluate(input: RequestInput): Decision | Promise<Decision> {
+  function evaluate(input: RequestInput, request?: unknown): Decision | Promise<Decision> {
     const start = onDecision ? clock() : 0
     let view: RequestView | undefined
     try {
       view = buildView(input, lookupClient)
       if (view === undefined) {
-        return finish(input, undefined, invalidTarget(input), start)
+        return finish(input, undefined, invalidTarget(input), start, request)
       }
       const run: Run = {
         view,
@@ -181,16 +189,17 @@ export function createEngine(
         rateLimits: undefined,
         storeFailed: false,
         start,
+        request,
       }
       const out = walk(run, 0)
       if (isPromiseLike<Decision>(out)) {
         return Promise.resolve(out).then(undefined, (error: unknown) =>
-          finish(input, view, internalError(view, error), start),
+          finish(input, view, internalError(view, error), start, request),
         )
       }
       return out
     } catch (error) {
-      return finish(input, view, internalError(view, error), start)
+      return finish(input, view, internalError(view, error), start, request)
     }
   }
 
@@ -395,7 +404,7 @@ export function createEngine(
         run.results,
       )
     }
-    return finish(view.input, view, decision, run.start)
+    return finish(view.input, view, decision, run.start, run.request)
   }
 
   function finish(
@@ -403,10 +412,11 @@ export function createEngine(
     view: RequestView | undefined,
     decision: Decision,
     start: number,
+    request: unknown,
   ): Decision {
     if (onDecision && (logLevel === 'all' || (logLevel === 'denied' && !decision.allowed))) {
       try {
-        onDecision(toEvent(input, view, decision, start))
+        onDecision(toEvent(input, view, decision, start), request)
       } catch {
         // A failing log sink must not change the decision.
       }
@@ -473,9 +483,9 @@ export function createEngine(
     policy: valid,
     store,
     evaluate,
-    decide(input) {
+    decide(input, request) {
       try {
-        return Promise.resolve(evaluate(input))
+        return Promise.resolve(evaluate(input, request))
       } catch {
         return Promise.resolve(internalError(undefined, undefined))
       }

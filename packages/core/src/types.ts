@@ -1,10 +1,15 @@
 // Public types of @sec/core. The names here are a contract (see DESIGN.md): shapes may grow,
 // names do not change.
 
-/** A header map as frameworks hand it over: Node's plain object or a Web `Headers`. */
+/**
+ * Headers as frameworks hand them over: a plain object (Node's `headersDistinct`, or any
+ * name → value(s) map), a Web `Headers`, or Node's `rawHeaders` (a flat `[name, value, …]`
+ * list: every value, nothing merged or dropped, and nothing to build per request).
+ */
 export type HeadersInput =
   | Readonly<Record<string, string | readonly string[] | undefined>>
   | { get(name: string): string | null; forEach(cb: (value: string, key: string) => void): void }
+  | readonly string[]
 
 /** What an adapter passes to `engine.decide`: the request as it came off the wire. */
 export interface RequestInput {

@@ -21,7 +21,7 @@ export interface HeaderStats {
 const EMPTY: readonly string[] = []
 
 function isWebHeaders(
-  h: HeadersInput,
+  h: Exclude<HeadersInput, readonly string[]>,
 ): h is { get(name: string): string | null; forEach(cb: (v: string, k: string) => void): void } {
   return typeof (h as { get?: unknown }).get === 'function'
 }
@@ -52,7 +52,9 @@ export function trimOws(value: string): string {
 
 export function readHeaders(input: HeadersInput | null | undefined): HeaderReader {
   if (input === null || typeof input !== 'object') return emptyReader
-  return isWebHeaders(input) ? webReader(input) : new RecordHeaders(input)
+  if (Array.isArray(input)) return new RawHeaders(input as readonly unknown[])
+  const h = input as Exclude<HeadersInput, readonly string[]>
+  return isWebHeaders(h) ? webReader(h) : new RecordHeaders(h as HeaderRecord)
 }
 
 const emptyReader: HeaderReader = {
@@ -148,4 +150,46 @@ function add(stats: HeaderStats, name: string, value: string): void {
   stats.count++
   stats.bytes += name.length + value.length
   if (value.length > stats.maxValue) stats.maxValue = value.length
+}
+
+/** True when `a` equals the lowercase name `lower`, ignoring ASCII case, without allocating. */
+function sameName(a: string, lower: string): boolean {
+  if (a.length !== lower.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i)
+    if ((c >= 65 && c <= 90 ? c | 0x20 : c) !== lower.charCodeAt(i)) return false
+  }
+  return true
+}
+
+/**
+ * Node's `rawHeaders`: `[name, value, name, value, …]` exactly as received. Each lookup scans
+ * the names (a request has a few dozen at most), so nothing is built up front.
+ */
+class RawHeaders implements HeaderReader {
+  constructor(private readonly raw: readonly unknown[]) {}
+
+  all(name: string): readonly string[] | undefined {
+    const raw = this.raw
+    let out: string[] | undefined
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const key = raw[i]
+      const value = raw[i + 1]
+      if (typeof key === 'string' && typeof value === 'string' && sameName(key, name)) {
+        ;(out ??= []).push(trimOws(value))
+      }
+    }
+    return out
+  }
+
+  stats(): HeaderStats {
+    const stats: HeaderStats = { count: 0, bytes: 0, maxValue: 0 }
+    const raw = this.raw
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const key = raw[i]
+      const value = raw[i + 1]
+      if (typeof key === 'string' && typeof value === 'string') add(stats, key, trimOws(value))
+    }
+    return stats
+  }
 }
