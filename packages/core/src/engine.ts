@@ -117,7 +117,8 @@ const clock: () => number =
     ? () => (globalThis as unknown as { performance: { now(): number } }).performance.now()
     : () => Date.now()
 
-function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
+/** True for a promise or any thenable: how adapters tell a sync Decision from a pending one. */
+export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
   return (
     value !== null &&
     typeof value === 'object' &&

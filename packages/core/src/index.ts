@@ -1,6 +1,6 @@
 // @sec/core: one security policy, every framework. Runtime-free: ES2022 only.
 
-export { createEngine } from './engine.js'
+export { createEngine, isPromiseLike } from './engine.js'
 export type { Engine, EngineOptions } from './engine.js'
 export { validatePolicy, PolicyError } from './policy/validate.js'
 export type { ValidationResult, ValidateOptions, PolicyProblem } from './policy/validate.js'

@@ -135,6 +135,43 @@ describe('rule order and outcomes', () => {
     expect((await engine.decide(req({ url: '/a%0d%0ab' }))).allowed).toBe(true)
   })
 
+  it('denies a path cut at a raw ";" (Fastify useSemicolonDelimiter) and never exempts one', async () => {
+    const engine = createEngine(
+      policy([
+        { id: 'health', type: 'path', action: 'allow', paths: ['/health'] },
+        { id: 'no-admin', type: 'path', action: 'deny', paths: ['/admin/**'] },
+        { id: 'keys', type: 'apiKey', keys: [{ id: 'k', sha256: 'a'.repeat(64) }] },
+      ]),
+    )
+    for (const url of ['/admin;x', '/%61dmin;jsessionid=1', '/admin/;x', '/ADMIN;a=1?b']) {
+      const d = await engine.decide(req({ url }))
+      expect(d, url).toMatchObject({
+        allowed: false,
+        status: 403,
+        code: 'path.denied',
+        ruleId: 'no-admin',
+      })
+    }
+    // Cut at the first `;` only, and never at an escaped one: these are not /admin.
+    for (const url of ['/api;v=1/admin', '/admin%3Bx']) {
+      expect((await engine.decide(req({ url }))).code, url).toBe('apiKey.missing')
+    }
+    // An allow on /health does not exempt /health;x.
+    expect((await engine.decide(req({ url: '/health' }))).allowed).toBe(true)
+    expect((await engine.decide(req({ url: '/health;x' }))).code).toBe('apiKey.missing')
+  })
+
+  it('refuses escapes that decode to invalid UTF-8 with 400, only in the first round', async () => {
+    const engine = createEngine(policy([]))
+    for (const url of ['/%ff', '/%c0', '/%E0%A4%A', '/%C0%AE%C0%AE/admin', '/%ED%A0%80']) {
+      const d = await engine.decide(req({ url }))
+      expect(d, url).toMatchObject({ allowed: false, status: 400, code: 'request.invalid' })
+    }
+    for (const url of ['/%C3%A9', '/%25c0', '/%25ff']) {
+      expect((await engine.decide(req({ url }))).allowed, url).toBe(true)
+    }
+  })
+
   it('applies rules only to their paths and methods; GET covers HEAD', async () => {
     const engine = createEngine(
       policy([{ id: 'ro', type: 'path', action: 'deny', paths: ['/files/**'], methods: ['GET'] }]),

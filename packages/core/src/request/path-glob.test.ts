@@ -307,6 +307,62 @@ describe('compilePaths: dot segments and non-canonical paths', () => {
   })
 })
 
+describe('compilePaths: semicolons', () => {
+  it('a deny sees the path cut at the first raw ";", as Fastify routes it', () => {
+    for (const patterns of [['/admin'], ['/admin/**'], ['/*'], ['/ADMIN/']]) {
+      for (const raw of [
+        '/admin;x',
+        '/%61dmin;jsessionid=1',
+        '/admin/;x',
+        '/Admin;A=1/b',
+        '/admin;x/../../public',
+        '/%2561dmin;x',
+        '/x/../admin;x',
+        'http://h/admin;x?y=1',
+      ]) {
+        expect(broad(patterns, raw), `${patterns[0]} ${raw}`).toBe(true)
+      }
+    }
+    expect(broad(['/admin/**'], '/admin/..;x')).toBe(true) // `/admin/..` reaches `/admin/:id`
+    expect(broad(['/admin/*'], '/admin/..;x')).toBe(true)
+    // Only the cut form with its dot segments kept is under `/admin/` here.
+    expect(broad(['/admin/*'], '/admin/..;x/..')).toBe(true)
+    expect(broad(['/admin/*'], '/admin/%2e%2e;x/%2e%2e')).toBe(true)
+    expect(broad(['/'], '/;x')).toBe(true)
+  })
+
+  it('the cut goes to the first raw ";" only; the uncut forms still apply', () => {
+    // `/api;v=1/admin` is `/api` for Fastify, `/api;v=1/admin` for the others: never /admin.
+    expect(broad(['/admin', '/admin/**'], '/api;v=1/admin')).toBe(false)
+    expect(broad(['/api'], '/api;v=1/admin')).toBe(true)
+    expect(broad(['/api/**'], '/api;v=1/admin')).toBe(true)
+    expect(broad(['/**/admin'], '/api;v=1/admin')).toBe(true) // the uncut form
+    expect(broad(['/api;v=1/admin'], '/api;v=1/admin')).toBe(true)
+    expect(broad(['/api/admin'], '/api;v=1/admin')).toBe(false)
+    expect(broad(['/admin'], '/admin/x;y')).toBe(false) // cut: `/admin/x`
+    expect(broad(['/admin/**'], '/admin/x;y')).toBe(true)
+  })
+
+  it('an escaped ";" never cuts', () => {
+    for (const raw of ['/admin%3Bx', '/admin%3bx', '/admin%253Bx']) {
+      expect(target(raw).broadCut, raw).toBeUndefined()
+      expect(broad(['/admin', '/admin/**'], raw), raw).toBe(false)
+    }
+    expect(broad(['/admin;x'], '/admin%3Bx')).toBe(true)
+    expect(exact(['/admin;x'], '/admin%3Bx')).toBe(true)
+  })
+
+  it('an allow never matches a path with a raw ";"', () => {
+    expect(exact(['/health'], '/health;x')).toBe(false)
+    expect(exact(['/health'], '/health;')).toBe(false)
+    expect(exact(['/health;x'], '/health;x')).toBe(false)
+    expect(exact(['/public/**'], '/public;x/y')).toBe(false)
+    expect(exact(['/**'], '/a;b')).toBe(false)
+    expect(exact(['/health'], '/health?x;y')).toBe(true) // in the query
+    expect(exact(['/health'], '/health')).toBe(true)
+  })
+})
+
 // ---------------------------------------------------------------------------------------------
 // Property: the compiled matcher (with its fast paths) agrees with a plain recursive reference.
 
@@ -316,9 +372,8 @@ function escapeRegExp(s: string): string {
 
 function referenceMatch(pattern: string, path: CanonicalTarget, kind: 'broad' | 'exact'): boolean {
   if (kind === 'exact') return path.isCanonical && referenceMatchForm(pattern, path.exact, kind)
-  return (
-    referenceMatchForm(pattern, path.broad, kind) ||
-    referenceMatchForm(pattern, path.broadUnresolved, kind)
+  return [path.broad, path.broadUnresolved, path.broadCut, path.broadCutUnresolved].some(
+    (form) => form !== undefined && referenceMatchForm(pattern, form, kind),
   )
 }
 
@@ -358,9 +413,9 @@ const patternArb = fc
   .map(({ segments, trailing }) => '/' + segments.join('/') + (trailing ? '/' : ''))
   .filter((p) => checkGlob(p) === undefined)
 
-// Segments may be empty, dot segments, or hold `\`, `%2F` and escaped dots.
+// Segments may be empty, dot segments, or hold `\`, `%2F`, escaped dots and `;` (raw or escaped).
 const pathArb = fc
-  .array(fc.stringMatching(/^(?:[abAB.]|%2[eEfF]|%5[cC]|\\){0,3}$/), { maxLength: 6 })
+  .array(fc.stringMatching(/^(?:[abAB.;]|%2[eEfF]|%5[cC]|%3[bB]|\\){0,3}$/), { maxLength: 6 })
   .map((segments) => target('/' + segments.join('/')))
 
 describe('compilePaths: properties', () => {

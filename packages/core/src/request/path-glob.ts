@@ -17,9 +17,13 @@
 //   policy never loads half-understood.
 // - Broad (deny/protect) matchers test `broad` and `broadUnresolved`: a deny on `/admin/**`
 //   catches `/admin/..`, which a raw-path router (Express, Koa, Fastify) routes to
-//   `/admin/:id`, as well as `/x/../admin`. Exact (allow) matchers never match a path that is
-//   not canonical (dot segments, `\`, `//` or `%2F`): `/admin/x/../../public/y` is not exempted
-//   by an allow on `/public/**`, because a raw-path router routes it under `/admin`.
+//   `/admin/:id`, as well as `/x/../admin`. When the raw path holds a raw `;` they also test
+//   `broadCut` and `broadCutUnresolved` (the path cut at the first raw `;`): a deny on `/admin`
+//   catches `/admin;x`, which Fastify with `useSemicolonDelimiter` routes to `/admin`. Exact
+//   (allow) matchers never match a path that is not canonical (dot segments, `\`, `//`, `%2F`
+//   or a raw `;`): `/admin/x/../../public/y` is not exempted by an allow on `/public/**`,
+//   because a raw-path router routes it under `/admin`, and `/health;x` is not exempted by an
+//   allow on `/health`.
 // - Matching is iterative: `**` backtracks over whole segments only, `*` runs are matched with
 //   a leftmost search bounded to the segment. Time is linear in the path length for a given
 //   pattern; no regular expression is built from user input.
@@ -127,7 +131,8 @@ function compileSegment(text: string): Segment {
 
 /**
  * Compiles path globs once. kind 'broad' (deny/protect rules): matched against `path.broad`
- * and, when it differs, `path.broadUnresolved` (a match on either is a match), pattern
+ * and, when they differ from it, `path.broadUnresolved`, `path.broadCut` and
+ * `path.broadCutUnresolved` (a match on any is a match), pattern
  * case-folded, trailing slash ignored. kind 'exact' (allow rules): matched against
  * `path.exact`, case-sensitive, trailing slash significant, and never matches a path that is
  * not canonical (`path.isCanonical` false). An empty list matches nothing. Throws an Error on
@@ -193,7 +198,12 @@ class Matcher implements PathMatcher {
       const b = path.broad
       if (this.#test(b)) return true
       const u = path.broadUnresolved
-      return u !== b && this.#test(u)
+      if (u !== b && this.#test(u)) return true
+      const c = path.broadCut
+      if (c === undefined) return false
+      if (this.#test(c)) return true
+      const cu = path.broadCutUnresolved
+      return cu !== undefined && cu !== c && this.#test(cu)
     }
     return path.isCanonical && this.#test(path.exact)
   }

@@ -181,38 +181,135 @@ describe('canonicalizeTarget: percent-escapes', () => {
     expect(ok('/%E2%82%AC').exact).toBe('/€')
   })
 
-  it('turns invalid UTF-8 into U+FFFD and never refuses it', () => {
-    expect(ok('/%FF').exact).toBe('/\ufffd')
-    expect(ok('/a%80b').exact).toBe('/a\ufffdb')
-    expect(ok('/%E2%82').exact).toBe('/\ufffd') // truncated: one replacement
-    expect(ok('/%E2%82a').exact).toBe('/\ufffda')
-    expect(ok('/%ED%A0%80').exact).toBe('/\ufffd\ufffd\ufffd') // encoded surrogate
-    expect(ok('/%F4%90%80%80').exact).toBe('/\ufffd\ufffd\ufffd\ufffd') // above U+10FFFF
-    expect(ok('/%C3').exact).toBe('/\ufffd')
-    expect(ok('/%C3%C3%A9').exact).toBe('/\ufffdé')
+  it('refuses escapes that decode to invalid UTF-8 in the first round', () => {
+    for (const t of [
+      '/%c0', // lead byte of an overlong form
+      '/%C1%81', // overlong `A`
+      '/%ff',
+      '/%FE',
+      '/a%80b', // stray continuation byte
+      '/%BF',
+      '/%E0%A4%A', // malformed escape after a truncated sequence
+      '/%E2%82', // truncated
+      '/%E2%82a',
+      '/%C3',
+      '/%C3%C3%A9',
+      '/%C3é', // an escape run ends at a raw character
+      '/%ED%A0%80', // encoded surrogate
+      '/%ED%BF%BF',
+      '/%F4%90%80%80', // above U+10FFFF
+      '/%F5%80%80%80',
+      '/%F8%88%80%80%80', // five-byte form
+      '/%E0%80%AF', // overlong `/`
+      '/%F0%80%80%AF',
+      '/a/%C0%AE%C0%AE/admin', // overlong `..`
+      '/ok/%C0%AF/admin',
+      '/admin;%ff', // after a raw `;` too: the whole path is decoded
+      'http://h/%ff?x',
+    ]) {
+      expect(refused(t), t).toBe(true)
+    }
+    expect(canonicalizeTarget('/%c0')).toEqual({
+      ok: false,
+      reason: 'percent-escapes in the request path decode to invalid UTF-8',
+    })
+    expect(canonicalizeTarget('/%E0%A4%A').ok).toBe(false)
+    expect(canonicalizeTarget('/%zz%ff')).toEqual({
+      ok: false,
+      reason: 'malformed percent-escape in the request path',
+    })
+    // Only the path is decoded: the query may hold anything.
+    expect(ok('/a?%ff%c0').exact).toBe('/a')
   })
 
-  it('does not read overlong encodings as dots or slashes', () => {
-    expect(forms('/a/%C0%AE%C0%AE/admin')).toEqual({
-      exact: '/a/\ufffd\ufffd\ufffd\ufffd/admin',
+  it('accepts escapes of valid UTF-8 right up to the edges', () => {
+    expect(ok('/%C3%A9').exact).toBe('/é')
+    expect(ok('/%C2%80').exact).toBe('/\u0080') // smallest two-byte
+    expect(ok('/%E0%A0%80').exact).toBe('/\u0800') // smallest three-byte
+    expect(ok('/%ED%9F%BF').exact).toBe('/\ud7ff') // just below the surrogates
+    expect(ok('/%EE%80%80').exact).toBe('/\ue000') // just above them
+    expect(ok('/%EF%BB%BF').exact).toBe('/\ufeff') // a BOM is a character
+    expect(ok('/%F0%90%80%80').exact).toBe('/\u{10000}')
+    expect(ok('/%F4%8F%BF%BF').exact).toBe('/\u{10ffff}')
+  })
+
+  it('later rounds turn invalid UTF-8 into U+FFFD and never refuse it', () => {
+    // A router decodes once: `/%25c0` reaches it as the text `/%c0`.
+    expect(ok('/%25c0')).toMatchObject({ exact: '/%c0', broad: '/\ufffd' })
+    expect(ok('/%25FF')).toMatchObject({ exact: '/%FF', broad: '/\ufffd' })
+    expect(ok('/%2525FF')).toMatchObject({ exact: '/%25FF', broad: '/\ufffd' }) // third round
+    expect(ok('/a%2580b').broad).toBe('/a\ufffdb')
+    expect(ok('/%25E2%2582').broad).toBe('/\ufffd') // truncated: one replacement
+    expect(ok('/%25E2%2582a').broad).toBe('/\ufffda')
+    expect(ok('/%25ED%25A0%2580').broad).toBe('/\ufffd\ufffd\ufffd') // encoded surrogate
+    expect(ok('/%25F4%2590%2580%2580').broad).toBe('/\ufffd\ufffd\ufffd\ufffd')
+    expect(ok('/%25C3%25C3%25A9').broad).toBe('/\ufffdé')
+    expect(ok('/%25E0%25A4%25A').broad).toBe('/\ufffd%a') // a stray `%` is kept
+  })
+
+  it('does not read overlong encodings as dots or slashes in later rounds', () => {
+    expect(forms('/a/%25C0%25AE%25C0%25AE/admin')).toEqual({
+      exact: '/a/%C0%AE%C0%AE/admin',
       broad: '/a/\ufffd\ufffd\ufffd\ufffd/admin',
     })
-    expect(ok('/a%C0%AFb').exact).toBe('/a\ufffd\ufffdb')
-    expect(ok('/a%E0%80%AFb').exact).toBe('/a\ufffd\ufffd\ufffdb')
+    expect(ok('/a%25C0%25AFb').broad).toBe('/a\ufffd\ufffdb')
+    expect(ok('/a%25E0%2580%25AFb').broad).toBe('/a\ufffd\ufffd\ufffdb')
   })
 
-  it('decodes like TextDecoder for any bytes', () => {
-    const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
+  it('decodes like a fatal TextDecoder for any bytes in the first round', () => {
+    const fatal = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true })
     const hex = (b: number) => '%' + b.toString(16).padStart(2, '0')
     fc.assert(
       fc.property(
         fc.array(
-          fc.integer({ min: 0, max: 255 }).filter((b) => b !== 0x2f && b !== 0x5c && b !== 0x2e),
+          fc.oneof(
+            fc.integer({ min: 0, max: 255 }),
+            // valid multi-byte sequences, so that accepted targets are common too
+            fc
+              .constantFrom('é', '€', '\u{1f600}', '\u0800', '\u{10ffff}')
+              .map((c) => [...new TextEncoder().encode(c)]),
+          ),
+          { maxLength: 16 },
+        ),
+        (parts) => {
+          const bytes = parts.flat().filter((b) => b !== 0x2f && b !== 0x5c && b !== 0x2e)
+          let expected: string | undefined
+          try {
+            expected = '/' + fatal.decode(Uint8Array.from(bytes))
+          } catch {
+            expected = undefined
+          }
+          const r = canonicalizeTarget('/' + bytes.map(hex).join(''))
+          if (expected === undefined) {
+            expect(r).toEqual({
+              ok: false,
+              reason: 'percent-escapes in the request path decode to invalid UTF-8',
+            })
+          } else {
+            expect(r.ok && r.path.exact).toBe(expected)
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('decodes like a replacing TextDecoder for any bytes in later rounds', () => {
+    const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
+    const hex = (b: number) => '%25' + b.toString(16).padStart(2, '0')
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc
+            .integer({ min: 0, max: 255 })
+            .filter((b) => b !== 0x2f && b !== 0x5c && b !== 0x2e && b !== 0x25),
           { maxLength: 24 },
         ),
         (bytes) => {
-          const expected = '/' + decoder.decode(Uint8Array.from(bytes))
-          expect(ok('/' + bytes.map(hex).join('')).exact).toBe(expected)
+          const expected = foldCase('/' + decoder.decode(Uint8Array.from(bytes)))
+          const r = ok('/' + bytes.map(hex).join(''))
+          expect(r.broad).toBe(expected)
+          expect(r.broadCut).toBeUndefined() // a `;` decoded in a later round never cuts
         },
       ),
       { numRuns: 2000 },
@@ -330,6 +427,83 @@ describe('canonicalizeTarget: broadUnresolved', () => {
   })
 })
 
+describe('canonicalizeTarget: semicolons', () => {
+  /** The cut forms only. */
+  const cut = (t: string) => {
+    const { broadCut, broadCutUnresolved } = ok(t)
+    return { broadCut, broadCutUnresolved }
+  }
+
+  it('cuts the broad form at the first raw ";"', () => {
+    expect(ok('/admin;x')).toEqual({
+      exact: '/admin;x',
+      broad: '/admin;x',
+      broadUnresolved: '/admin;x',
+      broadCut: '/admin',
+      broadCutUnresolved: '/admin',
+      isCanonical: false,
+    })
+    expect(ok('/%61dmin;jsessionid=1')).toMatchObject({
+      exact: '/admin;jsessionid=1',
+      broad: '/admin;jsessionid=1',
+      broadCut: '/admin',
+      isCanonical: false,
+    })
+    expect(cut('/admin/;x')).toEqual({ broadCut: '/admin', broadCutUnresolved: '/admin' })
+    expect(cut('/ADMIN;A=B')).toEqual({ broadCut: '/admin', broadCutUnresolved: '/admin' })
+    expect(cut('/a;b;c/d')).toEqual({ broadCut: '/a', broadCutUnresolved: '/a' })
+    expect(cut('/;x')).toEqual({ broadCut: '/', broadCutUnresolved: '/' })
+    expect(cut('/a;')).toEqual({ broadCut: '/a', broadCutUnresolved: '/a' })
+    expect(cut('/%2561dmin;x').broadCut).toBe('/admin') // decoded like broad
+    expect(cut('//a\\b;x').broadCut).toBe('/a/b')
+    expect(cut('http://h/Admin;x?y').broadCut).toBe('/admin')
+    expect(cut('HTTP://h\\admin;x').broadCut).toBe('/admin')
+  })
+
+  it('cuts after the first segment: the uncut forms still apply', () => {
+    expect(ok('/api;v=1/admin')).toMatchObject({
+      exact: '/api;v=1/admin',
+      broad: '/api;v=1/admin',
+      broadUnresolved: '/api;v=1/admin',
+      broadCut: '/api',
+      broadCutUnresolved: '/api',
+    })
+    expect(ok('/admin;x/../public')).toMatchObject({
+      broad: '/public',
+      broadUnresolved: '/admin;x/../public',
+      broadCut: '/admin',
+    })
+  })
+
+  it('keeps dot segments of the cut path in broadCutUnresolved', () => {
+    expect(cut('/admin/..;x')).toEqual({ broadCut: '/', broadCutUnresolved: '/admin/..' })
+    expect(cut('/admin/%2e%2e;x')).toEqual({ broadCut: '/', broadCutUnresolved: '/admin/..' })
+    expect(cut('/x/../Admin;x')).toEqual({ broadCut: '/admin', broadCutUnresolved: '/x/../admin' })
+    expect(cut('/admin/.;x=1/y')).toEqual({ broadCut: '/admin', broadCutUnresolved: '/admin/.' })
+  })
+
+  it('never cuts at an escaped ";" or one in the query or fragment', () => {
+    for (const t of [
+      '/admin%3Bx',
+      '/admin%3bx',
+      '/admin%253Bx', // decodes to `;` in the second round only: still escaped for a router
+      '/admin?x;y',
+      '/admin#x;y',
+      'http://h/admin?;',
+      '/api/users/42?x=1',
+      '/',
+      'http://h',
+    ]) {
+      expect(cut(t), t).toEqual({ broadCut: undefined, broadCutUnresolved: undefined })
+    }
+    expect(ok('/admin%3Bx')).toMatchObject({
+      exact: '/admin;x',
+      broad: '/admin;x',
+      isCanonical: true,
+    })
+  })
+})
+
 describe('canonicalizeTarget: isCanonical', () => {
   it('is true when the path decoded once is already the exact form', () => {
     for (const t of [
@@ -341,6 +515,8 @@ describe('canonicalizeTarget: isCanonical', () => {
       '/public/%79',
       '/caf%C3%A9',
       '/a%3Fb%23c',
+      '/admin%3Bx', // an escaped `;` is a path character
+      '/a?x;y', // a `;` in the query is not in the path
       '/a/.b/..c/...',
       '/a/%252e%252e/b', // decoded once: `%2e%2e`, an ordinary segment
       '/a%252Fb',
@@ -374,6 +550,12 @@ describe('canonicalizeTarget: isCanonical', () => {
       '/a%2F', // decodes to `/a/`, which is its exact form, but names it with an escape
       'http://h//a',
       'http://h\\a',
+      '/health;x',
+      '/a;',
+      '/;',
+      '/a/b;c=1/d',
+      '/%68ealth;x',
+      'http://h/a;x?y',
     ]) {
       expect(ok(t).isCanonical, t).toBe(false)
     }
@@ -386,6 +568,7 @@ describe('canonicalizeTarget: isCanonical', () => {
 interface Token {
   ch: string
   depth: number // how many times the character is percent-encoded (0-3)
+  orig?: number // index in the plain path of the character this token stands for
 }
 
 type Op =
@@ -436,7 +619,7 @@ function isSeparator(t: Token): boolean {
 }
 
 function applyOps(path: string, ops: readonly Op[], maxDepth: number): Token[] {
-  const tokens: Token[] = [...path].map((ch) => ({ ch, depth: 0 }))
+  const tokens: Token[] = [...path].map((ch, orig) => ({ ch, depth: 0, orig }))
   const plain = (s: string): Token[] => [...s].map((ch) => ({ ch, depth: 0 }))
   for (const o of ops) {
     // The first `/` stays literal: it is what makes the target origin form.
@@ -507,6 +690,8 @@ function render(tokens: readonly Token[], upperHex: readonly boolean[]): string 
 }
 
 const suffixArb = fc.stringMatching(/^[!-~]{0,12}$/) // printable ASCII, no space
+/** `;` and a parameter: printable ASCII, no `%`, `?` or `#` (`/`, `\\`, `.` and `;` included). */
+const paramArb = fc.stringMatching(/^[!-~]{0,10}$/).map((s) => ';' + s.replace(/[%?#]/g, '='))
 const absoluteArb = fc.option(
   fc.record({
     scheme: fc
@@ -553,10 +738,45 @@ function rawPathOf(target: string): string {
   return end < 0 ? rest : rest.slice(0, end)
 }
 
+/** The target with its raw path cut at the first raw `;` (query and fragment dropped). */
+function cutTargetOf(target: string): string | undefined {
+  const raw = rawPathOf(target)
+  const semi = raw.indexOf(';')
+  if (semi < 0) return undefined
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/\\?#]*/i.exec(target)
+  return (m ? m[0] : '') + raw.slice(0, semi)
+}
+
+/**
+ * Reference for the first decoding round of a raw path with only ASCII characters outside
+ * escapes: the decoded text, or why it is refused.
+ */
+function referenceDecodeOnce(raw: string): string | 'malformed' | 'utf8' {
+  const bytes: number[] = []
+  const encoder = new TextEncoder()
+  for (let i = 0; i < raw.length;) {
+    if (raw[i] === '%') {
+      if (!/^[0-9a-f]{2}$/i.test(raw.slice(i + 1, i + 3))) return 'malformed'
+      bytes.push(parseInt(raw.slice(i + 1, i + 3), 16))
+      i += 3
+    } else {
+      const cp = raw.codePointAt(i)!
+      const ch = String.fromCodePoint(cp)
+      bytes.push(...encoder.encode(ch))
+      i += ch.length
+    }
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Uint8Array.from(bytes))
+  } catch {
+    return 'utf8'
+  }
+}
+
 /** Reference for isCanonical: decode once, then look for what a router could read differently. */
 function referenceIsCanonical(target: string): boolean {
   const raw = rawPathOf(target)
-  if (/%2f/i.test(raw)) return false
+  if (/%2f/i.test(raw) || raw.includes(';')) return false
   const bytes: number[] = []
   const encoder = new TextEncoder()
   for (let i = 0; i < raw.length;) {
@@ -632,6 +852,7 @@ describe('canonicalizeTarget: properties', () => {
           path: plainPathArb,
           ops: fc.array(ops, { maxLength: 8 }),
           suffix: dotSuffix,
+          param: fc.option(paramArb),
           trailing: fc.boolean(),
           query: fc.option(suffixArb.map((s) => '?' + s)),
         }),
@@ -641,10 +862,52 @@ describe('canonicalizeTarget: properties', () => {
             const chars = [part.separator, ...part.dots]
             chars.forEach((ch, i) => tokens.push({ ch, depth: part.depths[i] ?? 0 }))
           }
+          // `/p/..;x` reaches `/p/:id` in Fastify with `useSemicolonDelimiter`.
+          if (v.param !== null) tokens.push(...[...v.param].map((ch) => ({ ch, depth: 0 })))
           if (v.trailing) tokens.push({ ch: '/', depth: 0 })
           const target = render(tokens, [true, false]) + (v.query ?? '')
           const pattern = v.path === '/' ? '/**' : v.path + '/**'
           expect(compilePaths([pattern], 'broad').matches(ok(target)), target).toBe(true)
+        },
+      ),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('a deny on a path catches every variant with ";param" after one of its segments', () => {
+    // Fastify with `useSemicolonDelimiter` routes `/a;x/b` to `/a`: the path before the first
+    // raw `;` is what must be denied; a deny on `/a/b` need not see it (the router does not
+    // route it there).
+    fc.assert(
+      fc.property(
+        fc.record({
+          path: plainPathArb,
+          ops: fc.array(opArb(3), { maxLength: 12 }),
+          upperHex: fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+          at: fc.nat(),
+          param: paramArb,
+          query: fc.option(suffixArb.map((s) => '?' + s)),
+          absolute: absoluteArb,
+        }),
+        (v) => {
+          const segments = v.path === '/' ? [] : v.path.slice(1).split('/')
+          const k = v.at % (segments.length + 1)
+          const prefix = '/' + segments.slice(0, k).join('/')
+          // The last character of segment k in the plain path (the leading `/` when k is 0).
+          const lastChar = prefix.length - 1
+          const tokens = applyOps(v.path, v.ops, 3)
+          let i = tokens.length - 1
+          while (i >= 0 && tokens[i]!.orig !== lastChar) i--
+          tokens.splice(i + 1, 0, ...[...v.param].map((ch) => ({ ch, depth: 0 })))
+          let target = render(tokens, v.upperHex) + (v.query ?? '')
+          if (v.absolute) target = `${v.absolute.scheme}://${v.absolute.host}${target}`
+          const variant = ok(target)
+          expect(variant.broadCut, target).toBe(prefix)
+          expect(variant.isCanonical, target).toBe(false)
+          for (const pattern of denyPatterns(prefix)) {
+            expect(compilePaths([pattern], 'broad').matches(variant), pattern).toBe(true)
+          }
+          expect(compilePaths(['/**'], 'exact').matches(variant)).toBe(false)
         },
       ),
       { numRuns: 3000 },
@@ -686,7 +949,7 @@ describe('canonicalizeTarget: properties', () => {
     .array(
       fc.oneof(
         fc.integer({ min: 0, max: 255 }).map((b) => '%' + b.toString(16).padStart(2, '0')),
-        fc.constantFrom('/', '\\', '.', '..', '%', '%25', '%2', 'A', '?', '#'),
+        fc.constantFrom('/', '\\', '.', '..', '%', '%25', '%2', 'A', '?', '#', ';', '%3B'),
       ),
       { maxLength: 40 },
     )
@@ -726,6 +989,19 @@ describe('canonicalizeTarget: properties', () => {
           if (!/\/\.\.?(\/|$)/.test(u)) expect(u).toBe(r.path.broad)
           expect(referenceResolve(u)).toBe(r.path.broad)
           expect(r.path.isCanonical, target).toBe(referenceIsCanonical(target))
+          // The cut forms are the broad forms of the target cut at its first raw `;`.
+          const cutTarget = cutTargetOf(target)
+          if (cutTarget === undefined) {
+            expect(r.path.broadCut).toBeUndefined()
+            expect(r.path.broadCutUnresolved).toBeUndefined()
+          } else {
+            const c = canonicalizeTarget(cutTarget)
+            expect(c.ok, cutTarget).toBe(true)
+            if (c.ok) {
+              expect(r.path.broadCut).toBe(c.path.broad)
+              expect(r.path.broadCutUnresolved).toBe(c.path.broadUnresolved)
+            }
+          }
           if (!target.includes('%')) {
             const stripped =
               r.path.exact.length > 1 ? r.path.exact.replace(/\/$/, '') : r.path.exact
@@ -735,6 +1011,25 @@ describe('canonicalizeTarget: properties', () => {
         { numRuns: 2000 },
       )
     }
+  })
+
+  it('refuses an origin-form target exactly when its first decoding fails', () => {
+    fc.assert(
+      fc.property(randomEscapes, (s) => {
+        const target = '/' + s
+        const expected = referenceDecodeOnce(rawPathOf(target))
+        const r = canonicalizeTarget(target)
+        if (expected === 'malformed') {
+          // (when the bytes before it are not UTF-8 either, either reason may be given)
+          expect(r, target).toEqual({ ok: false, reason: expect.stringMatching(/malformed|UTF-8/) })
+        } else if (expected === 'utf8') {
+          expect(r, target).toEqual({ ok: false, reason: expect.stringMatching(/UTF-8/) })
+        } else {
+          expect(r.ok, target).toBe(true)
+        }
+      }),
+      { numRuns: 3000 },
+    )
   })
 
   it('folds case idempotently, one character at a time', () => {
@@ -755,13 +1050,20 @@ describe('canonicalizeTarget: properties', () => {
       '/' + 'a/../'.repeat(n / 5).slice(0, n - 1),
       '/' + 'a'.repeat(n / 2) + '/..'.repeat(n / 6),
       '/' + '%25'.repeat((n - 1) / 3),
-      '/' + '%FF'.repeat((n - 1) / 3),
+      '/' + '%25FF'.repeat(Math.floor((n - 1) / 5)),
       '/' + '%F0%9F%98%80'.repeat(n / 12 - 1),
       '/' + '/'.repeat(n - 1),
       '/' + '\\'.repeat(n - 1),
+      '/' + ';'.repeat(n - 1),
+      '/' + 'a/..;'.repeat(n / 5).slice(0, n - 1),
+      '/' + '%2e%2e/'.repeat(Math.floor((n - 2) / 7)) + ';',
     ]) {
       expect(t.length).toBeLessThanOrEqual(n)
       expect(canonicalizeTarget(t).ok).toBe(true)
+    }
+    for (const t of ['/' + '%FF'.repeat((n - 1) / 3), '/' + '%C3%A9'.repeat(n / 6 - 1) + '%C3']) {
+      expect(t.length).toBeLessThanOrEqual(n)
+      expect(canonicalizeTarget(t).ok).toBe(false)
     }
   })
 })

@@ -12,18 +12,30 @@
 //   that match the raw path (Express, Koa, Fastify): `/admin/..` reaches an `/admin/:id`
 //   handler there, so a deny on `/admin/**` must see it. It is the same string as `broad`
 //   (`===`) when the decoded path has no dot segment; broad matchers test both.
+// - `broadCut` / `broadCutUnresolved`: when the raw path holds a raw `;`, the broad forms of the
+//   raw path cut at the first one. Fastify (`useSemicolonDelimiter`) routes `/admin;x` to
+//   `/admin`, reading everything from the first raw `;` as query, so broad matchers test these
+//   too. `undefined` when there is no raw `;` (the common case costs nothing). An escaped `;`
+//   (`%3B`) is a path character for every router and never cuts.
 // - `isCanonical`: the raw path decoded once already is `exact` (no dot segment, `\`, repeated
-//   slash or `%2F`). Allow rules apply only to such paths: an exemption is never granted to a
-//   path that a router could read as another one.
+//   slash or `%2F`) and has no raw `;`. Allow rules apply only to such paths: an exemption is
+//   never granted to a path that a router could read as another one.
 //
 // Decisions where the design leaves room (each one has a test):
 //
-// - Invalid UTF-8 inside escapes is never refused: each maximal invalid byte sequence becomes
-//   U+FFFD, exactly as WHATWG `TextDecoder` does. Overlong forms (`%C0%AE`) are invalid, so they
-//   can never turn into `.` or `/`.
+// - The first decoding round (the one every router does) refuses the target when the bytes of
+//   its escapes are not valid UTF-8 (overlongs such as `%C0%AE`, encoded surrogates, truncated
+//   sequences, stray continuation bytes, code points above U+10FFFF), as Fastify does with a
+//   400 before any hook runs. The later rounds of the broad decoding never refuse: there each
+//   maximal invalid byte sequence becomes U+FFFD, exactly as WHATWG `TextDecoder` does, so
+//   `/%25C0` (which a router sees as the text `/%C0`) is accepted, and an overlong form can
+//   never turn into `.` or `/`.
 // - A malformed escape in the raw path refuses the target. The later rounds of the broad
 //   decoding never refuse: they decode every valid escape and keep a stray `%` as it is, so
 //   appending `%25` to a double-encoded path cannot stop its second decoding.
+// - The raw path that is decoded and checked is everything before the raw `?`/`#`, the part
+//   after a raw `;` included. Raw (unencoded) non-ASCII characters are taken as they are (Node's
+//   parser refuses them before us; other runtimes may not).
 // - Empty segments are dropped before `..` is applied: `/a/x//../b` is `/a/b` (WHATWG URL would
 //   say `/a/x/b`). A `..` above the root stays at the root.
 // - Case folding for `broad` is `toLowerCase()` for ASCII text. Text with non-ASCII characters is
@@ -46,8 +58,20 @@ export interface CanonicalTarget {
    */
   readonly broadUnresolved: string
   /**
+   * When the raw path holds a raw `;`: the broad form of the raw path cut at the first one
+   * (what a router that reads `;` as a query delimiter routes), for deny/protect rules too.
+   * `undefined` when the raw path has no raw `;`.
+   */
+  readonly broadCut: string | undefined
+  /**
+   * `broadUnresolved` of the cut path: the same string as `broadCut` when no dot segment
+   * occurred in it; `undefined` exactly when `broadCut` is.
+   */
+  readonly broadCutUnresolved: string | undefined
+  /**
    * True when the raw path, decoded once, is already `exact`: no dot segment, no `\` and no
-   * `%2F` (raw or encoded), no repeated slash. Allow rules match only canonical paths.
+   * `%2F` (raw or encoded), no repeated slash, and no raw `;`. Allow rules match only canonical
+   * paths.
    */
   readonly isCanonical: boolean
 }
@@ -66,6 +90,7 @@ const DOT = 0x2e
 const QUESTION = 0x3f
 const HASH = 0x23
 const COLON = 0x3a
+const SEMICOLON = 0x3b
 
 function refusal(reason: string): TargetResult {
   return Object.freeze({ ok: false, reason } as const)
@@ -82,10 +107,18 @@ const R_FORM = refusal(
 const R_SCHEME = refusal('absolute-form request-target with a scheme other than http or https')
 const R_AUTHORITY = refusal('absolute-form request-target with an empty authority')
 const R_ESCAPE = refusal('malformed percent-escape in the request path')
+const R_UTF8 = refusal('percent-escapes in the request path decode to invalid UTF-8')
 
 const ROOT: TargetResult = Object.freeze({
   ok: true,
-  path: Object.freeze({ exact: '/', broad: '/', broadUnresolved: '/', isCanonical: true }),
+  path: Object.freeze({
+    exact: '/',
+    broad: '/',
+    broadUnresolved: '/',
+    broadCut: undefined,
+    broadCutUnresolved: undefined,
+    isCanonical: true,
+  }),
 } as const)
 
 // Character classes for the scan of the path, ASCII only (index = char code).
@@ -95,6 +128,7 @@ const C_END = 2 // `?` or `#`: end of the path
 const C_BAD = 3 // control character or space
 const C_SLOW = 4 // `%` or `\`: needs the full canonicalisation
 const C_UPPER = 5 // A-Z
+const C_SEMI = 6 // `;`: a router may cut the path there
 const CLASS = new Uint8Array(128)
 for (let c = 0; c <= 0x20; c++) CLASS[c] = C_BAD
 CLASS[0x7f] = C_BAD
@@ -103,6 +137,7 @@ CLASS[QUESTION] = C_END
 CLASS[HASH] = C_END
 CLASS[PERCENT] = C_SLOW
 CLASS[BACKSLASH] = C_SLOW
+CLASS[SEMICOLON] = C_SEMI
 for (let c = 0x41; c <= 0x5a; c++) CLASS[c] = C_UPPER
 
 /**
@@ -127,9 +162,10 @@ export function canonicalizeTarget(target: string): TargetResult {
     if (c === QUESTION || c === HASH) return restIsClean(target, start) ? ROOT : R_CONTROL
   }
 
-  // One pass over the path: find its end, refuse control characters, and note whether the
-  // fast path (already canonical, no escapes) applies.
+  // One pass over the path: find its end, refuse control characters, note the first raw `;`
+  // and whether the fast path (already canonical, no escapes, no `;`) applies.
   let slow = target.charCodeAt(start) === BACKSLASH
+  let semi = -1
   let upper = false
   let nonAscii = false
   let segStart = start + 1
@@ -152,6 +188,8 @@ export function canonicalizeTarget(target: string): TargetResult {
       slow = true
     } else if (k === C_END) {
       break
+    } else if (k === C_SEMI) {
+      if (semi < 0) semi = i
     } else {
       return R_CONTROL
     }
@@ -161,7 +199,7 @@ export function canonicalizeTarget(target: string): TargetResult {
   const last = end - segStart
   if (last > 0 && last <= 2 && isDotSegment(target, segStart, last)) slow = true
 
-  if (slow) return slowPath(target.slice(start, end))
+  if (slow || semi >= 0) return slowPath(target.slice(start, end), semi - start)
 
   const exact = start === 0 && end === len ? target : target.slice(start, end)
   let broad = exact
@@ -170,7 +208,17 @@ export function canonicalizeTarget(target: string): TargetResult {
   }
   if (nonAscii) broad = foldCase(broad)
   else if (upper) broad = broad.toLowerCase()
-  return { ok: true, path: { exact, broad, broadUnresolved: broad, isCanonical: true } }
+  return {
+    ok: true,
+    path: {
+      exact,
+      broad,
+      broadUnresolved: broad,
+      broadCut: undefined,
+      broadCutUnresolved: undefined,
+      isCanonical: true,
+    },
+  }
 }
 
 /**
@@ -264,15 +312,41 @@ function absolutePathStart(t: string, len: number): number {
   return j
 }
 
-/** Full canonicalisation of a raw path (starts with `/` or `\`; contains no raw `?`/`#`). */
-function slowPath(raw: string): TargetResult {
+/**
+ * Full canonicalisation of a raw path (starts with `/` or `\`; contains no raw `?`/`#`).
+ * `semi`: index in `raw` of its first raw `;`, or negative when there is none.
+ */
+function slowPath(raw: string, semi: number): TargetResult {
   const once = percentDecode(raw, true)
-  if (once === undefined) return R_ESCAPE
+  if (once === undefined) return lastFailure
   const exact = resolvePath(once)
-  let unresolved = lastUnresolved
-  const isCanonical = exact === once && !hasEncodedSlash(raw)
+  const broad = broadOf(once, exact, lastUnresolved)
+  const broadUnresolved = lastBroadUnresolved
+  let broadCut: string | undefined
+  let broadCutUnresolved: string | undefined
+  if (semi >= 0) {
+    // An escape never spans a raw `;`, so the cut decodes exactly when the whole path did.
+    const cut = raw.slice(0, semi)
+    const cutOnce = percentDecode(cut, true) ?? cut
+    broadCut = broadOf(cutOnce, resolvePath(cutOnce), lastUnresolved)
+    broadCutUnresolved = lastBroadUnresolved
+  }
+  const isCanonical = semi < 0 && exact === once && !hasEncodedSlash(raw)
+  return {
+    ok: true,
+    path: { exact, broad, broadUnresolved, broadCut, broadCutUnresolved, isCanonical },
+  }
+}
 
-  // Broad: decode again (rounds 2 and 3) while a round still changes something.
+/** Set by `broadOf`: the broad form without dot-segment resolution of the path it last read. */
+let lastBroadUnresolved = ''
+
+/**
+ * The broad form of a path decoded once (`once`; `exact` is `resolvePath(once)` and
+ * `unresolved` the `lastUnresolved` that call set). Sets `lastBroadUnresolved`.
+ */
+function broadOf(once: string, exact: string, unresolved: string | undefined): string {
+  // Decode again (rounds 2 and 3) while a round still changes something.
   let deep = once
   for (let round = 2; round <= 3 && deep.includes('%'); round++) {
     const next = percentDecode(deep, false)
@@ -285,8 +359,8 @@ function slowPath(raw: string): TargetResult {
     unresolved = lastUnresolved
   }
   broad = foldCase(withoutTrailingSlash(broad))
-  const broadUnresolved = unresolved === undefined ? broad : foldCase(unresolved)
-  return { ok: true, path: { exact, broad, broadUnresolved, isCanonical } }
+  lastBroadUnresolved = unresolved === undefined ? broad : foldCase(unresolved)
+  return broad
 }
 
 function withoutTrailingSlash(s: string): string {
@@ -393,10 +467,14 @@ function escapeAt(s: string, i: number): number {
   return h < 0 || l < 0 ? -1 : (h << 4) | l
 }
 
+/** Set by `percentDecode` when it gives `undefined`: the refusal that applies. */
+let lastFailure: TargetResult = R_ESCAPE
+
 /**
- * Decodes every percent-escape once; bytes are read as UTF-8 (invalid sequences become
- * U+FFFD). `strict`: a malformed escape gives `undefined`; otherwise it is kept as it is.
- * Returns `s` itself when nothing was decoded.
+ * Decodes every percent-escape once; bytes are read as UTF-8. `strict` (the first round): a
+ * malformed escape or invalid UTF-8 gives `undefined` and sets `lastFailure`. Otherwise a
+ * malformed escape is kept as it is and invalid UTF-8 becomes U+FFFD. Returns `s` itself when
+ * nothing was decoded.
  */
 function percentDecode(s: string, strict: boolean): string | undefined {
   const n = s.length
@@ -411,7 +489,10 @@ function percentDecode(s: string, strict: boolean): string | undefined {
     }
     const first = escapeAt(s, i)
     if (first < 0) {
-      if (strict) return undefined
+      if (strict) {
+        lastFailure = R_ESCAPE
+        return undefined
+      }
       i++
       continue
     }
@@ -425,15 +506,23 @@ function percentDecode(s: string, strict: boolean): string | undefined {
       BYTES[count++] = b
       i += 3
     }
-    out += utf8Decode(count)
+    const text = utf8Decode(count, strict)
+    if (text === undefined) {
+      lastFailure = R_UTF8
+      return undefined
+    }
+    out += text
     copied = i
   }
   if (copied === 0) return s
   return copied < n ? out + s.slice(copied) : out
 }
 
-/** Decodes BYTES[0..count) as UTF-8 with WHATWG replacement of invalid sequences. */
-function utf8Decode(count: number): string {
+/**
+ * Decodes BYTES[0..count) as UTF-8. An invalid sequence gives `undefined` when `strict`, U+FFFD
+ * otherwise (WHATWG replacement: each maximal invalid prefix is one U+FFFD).
+ */
+function utf8Decode(count: number, strict: boolean): string | undefined {
   let units = 0
   let i = 0
   while (i < count) {
@@ -461,6 +550,7 @@ function utf8Decode(count: number): string {
       if (b0 === 0xf0) lo = 0x90
       else if (b0 === 0xf4) hi = 0x8f // nothing above U+10FFFF
     } else {
+      if (strict) return undefined
       UNITS[units++] = 0xfffd
       i++
       continue
@@ -479,6 +569,7 @@ function utf8Decode(count: number): string {
       j++
     }
     if (!complete) {
+      if (strict) return undefined
       // The valid prefix is one U+FFFD; the offending byte starts the next sequence.
       UNITS[units++] = 0xfffd
     } else if (cp >= 0x10000) {
