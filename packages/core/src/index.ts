@@ -12,6 +12,8 @@ export type { CustomRule, RuleRequest, RuleVerdict } from './rules/custom-rule.j
 export { MemoryStore } from './store/memory-store.js'
 export type { MemoryStoreOptions } from './store/memory-store.js'
 export { StoreUnavailableError } from './store/timeout.js'
+export { normalizeLimit, invalidOutcome } from './ratelimit/algorithms.js'
+export type { NormalizedLimit } from './ratelimit/algorithms.js'
 export { engineFromOptions, denialBody } from './adapters/adapter-options.js'
 export type { SecOptions, RequestContext } from './adapters/adapter-options.js'
 export { nodeRequestInput } from './adapters/node-request.js'

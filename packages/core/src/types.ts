@@ -128,6 +128,12 @@ export interface RateLimitCheck {
   windowMs: number
   /** Units this request consumes. */
   cost: number
+  /**
+   * Who the counter belongs to (`ip:203.0.113.7`, `key:svc-a`…). A clustered store keeps one
+   * owner's counters together (a Redis Cluster hash tag) so a request's checks stay in one
+   * round trip. Optional: without it a store treats each key on its own.
+   */
+  scope?: string
 }
 
 /** A store's answer for one check. */

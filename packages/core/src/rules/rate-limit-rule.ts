@@ -182,9 +182,9 @@ export function compileRateLimitRule(rule: RateLimitRule, env: CompileEnv): Comp
     monitor: rule.mode === 'monitor',
     applies: compileScope(rule, 'broad'),
     plan(req): RateLimitPlan {
-      // The common case, one IPv4 client keyed by address, costs a single concatenation.
+      // The common case, one IPv4 client keyed by address, builds its key in one concatenation.
       const v4 = byIpOnly && req.client !== undefined && req.client.version === 4
-      const who = v4 ? '' : identity(req)
+      const who = v4 ? `ip:${req.clientIp}` : identity(req)
       const checks: RateLimitCheck[] = []
       for (const l of limits) {
         checks.push({
@@ -193,6 +193,7 @@ export function compileRateLimitRule(rule: RateLimitRule, env: CompileEnv): Comp
           limit: l.limit,
           windowMs: l.windowMs,
           cost,
+          scope: who,
         })
       }
       return { checks, info, failMode: rule.failMode }
