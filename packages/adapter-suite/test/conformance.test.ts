@@ -1,8 +1,8 @@
 // Every case over real HTTP against a real server of every adapter; then the cross-check that
 // all adapters answered every request with the same status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sendRaw, type RawResponse } from '@sec/test-kit/http'
 import { cases, type Case } from '../src/cases.js'
-import { sendRaw, type RawResponse } from '../src/raw-http.js'
 import { ADAPTERS, start, type AdapterName, type Running } from '../src/servers.js'
 
 const servers = new Map<AdapterName, Running>()

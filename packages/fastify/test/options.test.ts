@@ -5,7 +5,8 @@ import type { Decision } from '@sec/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sec } from '../dist/index.js'
 import type { SecFastifyOptions } from '../dist/index.js'
-import { frozenStore, listen, policy, portOf, rawGet } from './helpers.js'
+import { raw } from '@sec/test-kit/http'
+import { frozenStore, listen, policy, portOf } from './helpers.js'
 
 const apps: FastifyInstance[] = []
 function track(app: FastifyInstance): FastifyInstance {
@@ -184,10 +185,10 @@ describe('request-target', () => {
       'http://h/admin;x',
       '/ADMIN;a?b',
     ]) {
-      expect((await rawGet(port, target)).status).toBe(403)
+      expect((await raw(port, target)).status).toBe(403)
     }
     expect(handled).toBe(0)
-    const hello = await rawGet(port, '/hello;a=1')
+    const hello = await raw(port, '/hello;a=1')
     expect(hello.status).toBe(200)
     expect(JSON.parse(hello.body)).toEqual({ a: '1' })
   })
@@ -199,7 +200,7 @@ describe('request-target', () => {
     await listen(app)
     // Fastify itself would 404 here; sec cannot know how the router is configured, so a deny
     // covers the path cut at the `;` either way.
-    expect((await rawGet(portOf(app), '/admin;x')).status).toBe(403)
+    expect((await raw(portOf(app), '/admin;x')).status).toBe(403)
   })
 
   it('answers synchronously: no promise hop between sec and the next hook', async () => {

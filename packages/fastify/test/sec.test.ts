@@ -2,7 +2,9 @@ import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sec } from '../dist/index.js'
-import { API_KEY, frozenStore, listen, policy, portOf, rawGet, rawRequest } from './helpers.js'
+// `rawGet`: the routing tests keep a local named `raw`.
+import { raw as rawGet, rawHead } from '@sec/test-kit/http'
+import { API_KEY, frozenStore, listen, policy, portOf } from './helpers.js'
 
 const calls: Record<string, number> = {}
 const count = (name: string) => {
@@ -116,8 +118,8 @@ describe('denied requests', () => {
   it('an API key sent twice is invalid (rawHeaders keep both)', async () => {
     const before = calls.api
     const res = await rawGet(port, '/api/orders', [
-      `X-Api-Key: ${API_KEY}`,
-      `X-Api-Key: ${API_KEY}`,
+      ['X-Api-Key', API_KEY],
+      ['X-Api-Key', API_KEY],
     ])
     expect(res.status).toBe(401)
     expect(JSON.parse(res.body)).toMatchObject({ error: 'apiKey.invalid' })
@@ -125,7 +127,10 @@ describe('denied requests', () => {
   })
 
   it('a duplicated User-Agent is denied when any value matches', async () => {
-    const res = await rawGet(port, '/hello', ['User-Agent: curl/8.0', 'User-Agent: BadBot/1.0'])
+    const res = await rawGet(port, '/hello', [
+      ['User-Agent', 'curl/8.0'],
+      ['User-Agent', 'BadBot/1.0'],
+    ])
     expect(res.status).toBe(403)
     expect(JSON.parse(res.body)).toMatchObject({ error: 'userAgent.denied' })
     expect(calls.hello).toBeUndefined()
@@ -174,10 +179,7 @@ describe('routing', () => {
 
   it('targets the policy cannot canonicalise get 400 (from sec or from Fastify itself)', async () => {
     // Asterisk form reaches the hook: sec answers request.invalid.
-    const star = await rawRequest(
-      port,
-      'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
-    )
+    const star = await rawHead(port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     expect(star.status).toBe(400)
     expect(JSON.parse(star.body)).toMatchObject({ error: 'request.invalid' })
     // Fastify's router (and its 404 router) refuses a malformed escape or invalid UTF-8
@@ -185,7 +187,7 @@ describe('routing', () => {
     for (const method of ['GET', 'DELETE']) {
       for (const target of ['/%zz', '/%', '/admin%', '/%c0', '/%E0%A4%A']) {
         const head = `${method} ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`
-        const res = await rawRequest(port, head)
+        const res = await rawHead(port, head)
         expect(res.status).toBe(400)
         expect(JSON.parse(res.body)).toMatchObject({ code: 'FST_ERR_BAD_URL' })
       }

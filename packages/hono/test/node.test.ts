@@ -5,7 +5,8 @@ import type { Store } from '@sec/core'
 import { Hono } from 'hono'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { sec, type SecEnv } from '../dist/index.js'
-import { listen, rawRequest, type Served } from './helpers.js'
+import { raw } from '@sec/test-kit/http'
+import { listen, type Served } from './helpers.js'
 
 const KEY = 'secure-key-123'
 const policy = {
@@ -180,7 +181,7 @@ describe('on Node (@hono/node-server)', () => {
     '/x/..%2f..%2fadmin',
     'http://evil.example/admin',
   ])('judges the raw target %s: 403, handler never runs', async (target) => {
-    const res = await rawRequest(served.port, target)
+    const res = await raw(served.port, target)
     expect(res.status).toBe(403)
     expect(JSON.parse(res.body)).toEqual({
       error: 'path.denied',
@@ -198,27 +199,27 @@ describe('on Node (@hono/node-server)', () => {
     ['/%zz', 400],
     ['/admin%', 400],
   ])('refuses the target %s', async (target, status) => {
-    const res = await rawRequest(served.port, target)
+    const res = await raw(served.port, target)
     expect(res.status).toBe(status)
     expect(ran).toEqual([])
   })
 
   it('refuses asterisk form (OPTIONS *)', async () => {
-    expect((await rawRequest(served.port, '*', [], 'OPTIONS')).status).toBe(400)
+    expect((await raw(served.port, '*', [], 'OPTIONS')).status).toBe(400)
     expect(ran).toEqual([])
   })
 
   it('answers request.invalid for a malformed escape', async () => {
-    const res = await rawRequest(served.port, '/%zz')
+    const res = await raw(served.port, '/%zz')
     expect(JSON.parse(res.body)).toMatchObject({ error: 'request.invalid' })
   })
 
   it('reads every header line (rawHeaders): a second User-Agent still denies', async () => {
     // Node's req.headers keeps the first User-Agent, a Web Headers joins them ("a, b"): only
     // rawHeaders shows EvilBot/1.0 as a value of its own.
-    const res = await rawRequest(served.port, '/hello', [
-      'User-Agent: Mozilla/5.0',
-      'User-Agent: EvilBot/1.0',
+    const res = await raw(served.port, '/hello', [
+      ['User-Agent', 'Mozilla/5.0'],
+      ['User-Agent', 'EvilBot/1.0'],
     ])
     expect(res.status).toBe(403)
     expect(JSON.parse(res.body)).toMatchObject({ error: 'userAgent.denied' })
@@ -226,11 +227,11 @@ describe('on Node (@hono/node-server)', () => {
   })
 
   it('treats two x-api-key lines as invalid, even with the right key', async () => {
-    const once = await rawRequest(served.port, '/api/x', [`x-api-key: ${KEY}`])
+    const once = await raw(served.port, '/api/x', [['x-api-key', KEY]])
     expect(once.status).toBe(200)
-    const twice = await rawRequest(served.port, '/api/x', [
-      `x-api-key: ${KEY}`,
-      `X-Api-Key: ${KEY}`,
+    const twice = await raw(served.port, '/api/x', [
+      ['x-api-key', KEY],
+      ['X-Api-Key', KEY],
     ])
     expect(twice.status).toBe(401)
     expect(twice.headers['www-authenticate']).toMatch(/^Bearer/)
@@ -250,7 +251,7 @@ describe('a request Hono rewrote (app.mount)', () => {
     expect(child.ran).toEqual([])
     const ok = await fetch(`${url}/legacy/hello`)
     expect(await ok.json()).toEqual({ code: 'allowed', clientIp: '127.0.0.1' })
-    expect((await rawRequest(port, '/legacy/%61dmin')).status).toBe(403)
+    expect((await raw(port, '/legacy/%61dmin')).status).toBe(403)
     expect(child.ran).toEqual(['hello'])
   })
 })

@@ -15,8 +15,8 @@ import {
   perUserPolicy,
   policy,
   rules,
-} from './fixtures.js'
-import { closeAll, get, listening, raw } from './http.js'
+} from '@sec/test-kit/fixtures'
+import { closeAll, get, listening, raw } from '@sec/test-kit/http'
 
 const require = createRequire(import.meta.url)
 
