@@ -32,7 +32,7 @@ const c = (framework, variant, section, label, extra = {}) => ({
 
 export const CONTENDERS = [
   c('express', 'bare', 'bare', 'bare express'),
-  c('express', 'sec-seed-log', 'seed', 'sec seed + pino log'),
+  c('express', 'sec-seed-log', 'seed', 'sec seed + JSON log line'),
   c('express', 'sec-rl-memory', 'memory', 'sec (MemoryStore)'),
   c('express', 'express-rate-limit', 'memory', 'express-rate-limit', { rlHeader: 'ratelimit' }),
   c('express', 'rlf-memory', 'memory', 'rate-limiter-flexible (RateLimiterMemory)', {
@@ -47,7 +47,7 @@ export const CONTENDERS = [
   }),
 
   c('fastify', 'bare', 'bare', 'bare fastify'),
-  c('fastify', 'sec-seed-log', 'seed', 'sec seed + pino log'),
+  c('fastify', 'sec-seed-log', 'seed', 'sec seed + JSON log line'),
   c('fastify', 'sec-rl-memory', 'memory', 'sec (MemoryStore)'),
   c('fastify', 'fastify-rate-limit', 'memory', '@fastify/rate-limit', {
     rlHeader: 'x-ratelimit-remaining',
@@ -58,7 +58,7 @@ export const CONTENDERS = [
   }),
 
   c('koa', 'bare', 'bare', 'bare koa'),
-  c('koa', 'sec-seed-log', 'seed', 'sec seed + pino log'),
+  c('koa', 'sec-seed-log', 'seed', 'sec seed + JSON log line'),
   c('koa', 'sec-rl-memory', 'memory', 'sec (MemoryStore)'),
   c('koa', 'koa-ratelimit', 'memory', 'koa-ratelimit (memory)', {
     rlHeader: 'x-ratelimit-remaining',
@@ -69,7 +69,7 @@ export const CONTENDERS = [
   }),
 
   c('hono', 'bare', 'bare', 'bare hono (node-server)'),
-  c('hono', 'sec-seed-log', 'seed', 'sec seed + pino log'),
+  c('hono', 'sec-seed-log', 'seed', 'sec seed + JSON log line'),
   c('hono', 'sec-rl-memory', 'memory', 'sec (MemoryStore)'),
   c('hono', 'hono-rate-limiter', 'memory', 'hono-rate-limiter', { rlHeader: 'ratelimit' }),
   c('hono', 'sec-rl-redis', 'redis', 'sec (RedisStore)'),

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { createEngine, MemoryStore } from '@sec/core'
 import { do_not_optimize, measure } from 'mitata'
+import { decisionLogger } from './servers/common.mjs'
 
 const args = new Set(process.argv.slice(2))
 const QUICK = args.has('--quick')
@@ -83,13 +84,19 @@ async function cases() {
     fn: async () => do_not_optimize(await seed.decide(many[k++ % 10_000])),
   })
 
-  // Seed policy with its JSON log line: one pino line per decision into /dev/null.
+  // Seed policy with its JSON log line, as the HTTP servers log it (servers/common.mjs).
+  const logged = createEngine(seedPolicy('all'), { onDecision: await decisionLogger() })
+  list.push({
+    name: 'decide: seed policy + JSON log line (/dev/null)',
+    fn: async () => do_not_optimize(await logged.decide(one)),
+  })
+  // The same with pino's own serializer and per-line write, for comparison.
   const { default: pino } = await import('pino')
   const logger = pino(pino.destination('/dev/null'))
-  const logged = createEngine(seedPolicy('all'), { onDecision: (e) => logger.info(e) })
+  const pinoLogged = createEngine(seedPolicy('all'), { onDecision: (e) => logger.info(e) })
   list.push({
-    name: 'decide: seed policy + pino log line (/dev/null)',
-    fn: async () => do_not_optimize(await logged.decide(one)),
+    name: 'decide: seed policy + pino.info line (/dev/null)',
+    fn: async () => do_not_optimize(await pinoLogged.decide(one)),
   })
 
   // An ip rule with 100,000 CIDRs (merged into sorted ranges, binary search), 1,024 clients.

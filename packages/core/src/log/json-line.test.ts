@@ -1,0 +1,44 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import type { DecisionEvent } from '../types.js'
+import { formatDecisionEvent } from './json-line.js'
+
+const base: DecisionEvent = {
+  time: 1_795_600_000_000,
+  method: 'GET',
+  path: '/api/x',
+  clientIp: '203.0.113.7',
+  userAgent: 'Mozilla/5.0',
+  allowed: false,
+  status: 429,
+  code: 'rateLimit.exceeded',
+  ruleId: 'login',
+  apiKeyId: 'svc-a',
+  monitored: ['watch'],
+  durationMs: 0.012,
+}
+
+describe('formatDecisionEvent', () => {
+  it('is the event as JSON, on one line', () => {
+    const line = formatDecisionEvent(base)
+    expect(JSON.parse(line)).toEqual(base)
+    expect(line).not.toContain('\n')
+    const { ruleId: _r, apiKeyId: _a, monitored: _m, ...minimal } = base
+    expect(JSON.parse(formatDecisionEvent(minimal))).toEqual(minimal)
+  })
+  it('escapes line and paragraph separators too', () => {
+    const line = formatDecisionEvent({ ...base, code: 'a\u2028b\u2029c"d' })
+    expect(line).not.toMatch(/[\u2028\u2029]/)
+    expect(JSON.parse(line).code).toBe('a\u2028b\u2029c"d')
+  })
+  it('round-trips any text and never spans lines', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (path, code) => {
+        const event = { ...base, path, code, userAgent: path }
+        const line = formatDecisionEvent(event)
+        expect(JSON.parse(line)).toEqual(event)
+        expect(line).not.toMatch(/[\n\r\u2028\u2029]/)
+      }),
+    )
+  })
+})
