@@ -23,7 +23,10 @@ describe('formatDecisionEvent', () => {
     const line = formatDecisionEvent(base)
     expect(JSON.parse(line)).toEqual(base)
     expect(line).not.toContain('\n')
-    const { ruleId: _r, apiKeyId: _a, monitored: _m, ...minimal } = base
+    const minimal: DecisionEvent = { ...base }
+    delete minimal.ruleId
+    delete minimal.apiKeyId
+    delete minimal.monitored
     expect(JSON.parse(formatDecisionEvent(minimal))).toEqual(minimal)
   })
   it('escapes line and paragraph separators too', () => {
