@@ -194,13 +194,13 @@ export function createEngine(
       }
       const out = walk(run, 0)
       if (isPromiseLike<Decision>(out)) {
-        return Promise.resolve(out).then(undefined, (error: unknown) =>
-          finish(input, view, internalError(view, error), start, request),
+        return Promise.resolve(out).then(undefined, () =>
+          finish(input, view, internalError(view), start, request),
         )
       }
       return out
-    } catch (error) {
-      return finish(input, view, internalError(view, error), start, request)
+    } catch {
+      return finish(input, view, internalError(view), start, request)
     }
   }
 
@@ -222,13 +222,13 @@ export function createEngine(
       let verdict: Verdict | Promise<Verdict>
       try {
         verdict = rule.evaluate!(run.view)
-      } catch (error) {
-        verdict = ruleError(error)
+      } catch {
+        verdict = ruleError()
       }
       if (isPromiseLike<Verdict>(verdict)) {
         const next = i
         return Promise.resolve(verdict)
-          .then(undefined, ruleError)
+          .then(undefined, () => ruleError())
           .then((v) => (record(run, next, v) ? settle(run) : walk(run, next + 1)))
       }
       if (record(run, i, verdict)) return settle(run)
@@ -467,8 +467,7 @@ export function createEngine(
     }
   }
 
-  function internalError(view: RequestView | undefined, error: unknown): Decision {
-    void error
+  function internalError(view: RequestView | undefined): Decision {
     return {
       allowed: false,
       status: 503,
@@ -488,7 +487,7 @@ export function createEngine(
       try {
         return Promise.resolve(evaluate(input, request))
       } catch {
-        return Promise.resolve(internalError(undefined, undefined))
+        return Promise.resolve(internalError(undefined))
       }
     },
   }
@@ -539,8 +538,8 @@ function toInfo(outcome: RateLimitOutcome, meta: LimitMeta, limit: number): Rate
   return info
 }
 
-function ruleError(error: unknown): Verdict {
-  void error
+/** A rule that threw or rejected: fail closed. */
+function ruleError(): Verdict {
   return { outcome: 'deny', status: 503, code: 'rule.error', message: MESSAGES['rule.error']! }
 }
 

@@ -6,7 +6,7 @@
 export function escapeControl(text: string, maxLength = Infinity): string {
   let clean = true
   for (let i = 0; i < text.length; i++) {
-    if (isControl(text.charCodeAt(i))) {
+    if (needsEscape(text.charCodeAt(i))) {
       clean = false
       break
     }
@@ -16,13 +16,15 @@ export function escapeControl(text: string, maxLength = Infinity): string {
   let out = ''
   for (let i = 0; i < cut.length; i++) {
     const c = cut.charCodeAt(i)
-    if (!isControl(c)) out += cut[i]
+    if (!needsEscape(c)) out += cut[i]
     else if (c < 0x100) out += '\\x' + c.toString(16).padStart(2, '0')
     else out += '\\u' + c.toString(16).padStart(4, '0')
   }
   return cut.length < text.length ? out + '…' : out
 }
 
-function isControl(c: number): boolean {
+// Control characters, and the backslash itself so an escaped `\x0a` cannot be confused with
+// one the client sent literally.
+function needsEscape(c: number): boolean {
   return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || c === 0x5c
 }
