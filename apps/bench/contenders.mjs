@@ -33,6 +33,9 @@ const c = (framework, variant, section, label, extra = {}) => ({
 export const CONTENDERS = [
   c('express', 'bare', 'bare', 'bare express'),
   c('express', 'sec-seed-log', 'seed', 'sec seed + JSON log line'),
+  c('express', 'hand-seed-log', 'seed', 'hand-written seed checks + JSON log line', {
+    rlHeader: 'ratelimit',
+  }),
   c('express', 'sec-rl-memory', 'memory', 'sec (MemoryStore)'),
   c('express', 'express-rate-limit', 'memory', 'express-rate-limit', { rlHeader: 'ratelimit' }),
   c('express', 'rlf-memory', 'memory', 'rate-limiter-flexible (RateLimiterMemory)', {
@@ -48,6 +51,9 @@ export const CONTENDERS = [
 
   c('fastify', 'bare', 'bare', 'bare fastify'),
   c('fastify', 'sec-seed-log', 'seed', 'sec seed + JSON log line'),
+  c('fastify', 'hand-seed-log', 'seed', 'hand-written seed checks + JSON log line', {
+    rlHeader: 'ratelimit',
+  }),
   c('fastify', 'sec-rl-memory', 'memory', 'sec (MemoryStore)'),
   c('fastify', 'fastify-rate-limit', 'memory', '@fastify/rate-limit', {
     rlHeader: 'x-ratelimit-remaining',
@@ -59,6 +65,9 @@ export const CONTENDERS = [
 
   c('koa', 'bare', 'bare', 'bare koa'),
   c('koa', 'sec-seed-log', 'seed', 'sec seed + JSON log line'),
+  c('koa', 'hand-seed-log', 'seed', 'hand-written seed checks + JSON log line', {
+    rlHeader: 'ratelimit',
+  }),
   c('koa', 'sec-rl-memory', 'memory', 'sec (MemoryStore)'),
   c('koa', 'koa-ratelimit', 'memory', 'koa-ratelimit (memory)', {
     rlHeader: 'x-ratelimit-remaining',
@@ -70,6 +79,9 @@ export const CONTENDERS = [
 
   c('hono', 'bare', 'bare', 'bare hono (node-server)'),
   c('hono', 'sec-seed-log', 'seed', 'sec seed + JSON log line'),
+  c('hono', 'hand-seed-log', 'seed', 'hand-written seed checks + JSON log line', {
+    rlHeader: 'ratelimit',
+  }),
   c('hono', 'sec-rl-memory', 'memory', 'sec (MemoryStore)'),
   c('hono', 'hono-rate-limiter', 'memory', 'hono-rate-limiter', { rlHeader: 'ratelimit' }),
   c('hono', 'sec-rl-redis', 'redis', 'sec (RedisStore)'),

@@ -86,3 +86,62 @@ export function rlfHeaders(res) {
     RateLimit: `"limit";r=${res.remainingPoints};t=${resetS}`,
   }
 }
+
+/**
+ * The seed policy's checks written by hand, as a careful team would without a library: the
+ * bad-bot user agents, an API key (SHA-256, constant-time compare) on /secure-endpoint, a
+ * fixed-window counter per socket peer with the same RateLimit headers, and one JSON line per
+ * request through the same buffered sink. No path canonicalisation, no duplicate-header or
+ * proxy handling: this is the floor a library is compared to, not a safe substitute.
+ * Returns `check(method, url, userAgent, apiKey, ip)` → { status, headers, error? }.
+ */
+export async function handWrittenSeed() {
+  const { timingSafeEqual } = await import('node:crypto')
+  const { default: pino } = await import('pino')
+  const dest = pino.destination({ dest: '/dev/null', minLength: 4096, sync: true })
+  const badBot = /BadBot|ScraperBot/
+  const keyHash = createHash('sha256').update('secure-key-123').digest()
+  const counters = new Map()
+  const policyHeader = `"limit";q=${LIMIT};w=${WINDOW_MS / 1000}`
+  return (method, url, userAgent, apiKey, ip) => {
+    let status = 200
+    let error
+    let headers
+    if (badBot.test(userAgent ?? '')) {
+      status = 403
+      error = 'userAgent.denied'
+    } else if (url === '/secure-endpoint' || url.startsWith('/secure-endpoint/')) {
+      const given = createHash('sha256')
+        .update(apiKey ?? '')
+        .digest()
+      if (!timingSafeEqual(given, keyHash)) {
+        status = 401
+        error = 'apiKey.invalid'
+      }
+    }
+    if (status === 200) {
+      const now = Date.now()
+      const windowStart = now - (now % WINDOW_MS)
+      let entry = counters.get(ip)
+      if (entry === undefined || entry.windowStart !== windowStart) {
+        entry = { windowStart, count: 0 }
+        counters.set(ip, entry)
+      }
+      entry.count++
+      const resetS = Math.ceil((windowStart + WINDOW_MS - now) / 1000)
+      headers = {
+        'RateLimit-Policy': policyHeader,
+        RateLimit: `"limit";r=${Math.max(0, LIMIT - entry.count)};t=${resetS}`,
+      }
+      if (entry.count > LIMIT) {
+        status = 429
+        error = 'rateLimit.exceeded'
+        headers['Retry-After'] = String(resetS)
+      }
+    }
+    dest.write(
+      JSON.stringify({ time: Date.now(), method, path: url, ip, userAgent, status }) + '\n',
+    )
+    return { status, headers, error }
+  }
+}

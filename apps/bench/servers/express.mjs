@@ -7,6 +7,7 @@ import {
   LIMIT,
   WINDOW_MS,
   decisionLogger,
+  handWrittenSeed,
   rateLimitPolicy,
   redisClient,
   redisPrefix,
@@ -55,6 +56,16 @@ export const variants = {
   'sec-seed-log': async () => {
     const { sec } = await import('@sec/express')
     return app(sec({ policy: seedPolicy, onDecision: await decisionLogger() }))
+  },
+  'hand-seed-log': async () => {
+    const check = await handWrittenSeed()
+    return app((req, res, next) => {
+      const ua = req.headers['user-agent']
+      const r = check(req.method, req.url, ua, req.headers['x-api-key'], req.socket.remoteAddress)
+      if (r.headers) res.set(r.headers)
+      if (r.status === 200) return next()
+      res.status(r.status).json({ error: r.error })
+    })
   },
   'sec-rl-memory': async () => {
     const { sec } = await import('@sec/express')

@@ -7,6 +7,7 @@ import {
   LIMIT,
   WINDOW_MS,
   decisionLogger,
+  handWrittenSeed,
   rateLimitPolicy,
   redisClient,
   redisPrefix,
@@ -36,6 +37,24 @@ export const variants = {
     const { sec } = await import('@sec/fastify')
     const onDecision = await decisionLogger()
     return app((a) => a.register(sec, { policy: seedPolicy, onDecision }))
+  },
+  'hand-seed-log': async () => {
+    const check = await handWrittenSeed()
+    return app((a) =>
+      a.addHook('onRequest', (req, reply, done) => {
+        const { headers } = req
+        const r = check(
+          req.method,
+          req.raw.url,
+          headers['user-agent'],
+          headers['x-api-key'],
+          req.socket.remoteAddress,
+        )
+        if (r.headers) reply.headers(r.headers)
+        if (r.status === 200) return done()
+        void reply.code(r.status).send({ error: r.error })
+      }),
+    )
   },
   'sec-rl-memory': async () => {
     const { sec } = await import('@sec/fastify')

@@ -8,6 +8,7 @@ import {
   LIMIT,
   WINDOW_MS,
   decisionLogger,
+  handWrittenSeed,
   rateLimitPolicy,
   redisClient,
   redisPrefix,
@@ -26,6 +27,22 @@ export const variants = {
   'sec-seed-log': async () => {
     const { sec } = await import('@sec/hono')
     return app(sec({ policy: seedPolicy, onDecision: await decisionLogger() }))
+  },
+  'hand-seed-log': async () => {
+    const check = await handWrittenSeed()
+    return app(async (c, next) => {
+      const incoming = c.env.incoming
+      const r = check(
+        c.req.method,
+        incoming.url,
+        c.req.header('user-agent'),
+        c.req.header('x-api-key'),
+        incoming.socket.remoteAddress,
+      )
+      if (r.status !== 200) return c.json({ error: r.error }, r.status, r.headers)
+      for (const name in r.headers) c.header(name, r.headers[name])
+      await next()
+    })
   },
   'sec-rl-memory': async () => {
     const { sec } = await import('@sec/hono')

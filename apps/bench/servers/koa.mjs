@@ -6,6 +6,7 @@ import {
   LIMIT,
   WINDOW_MS,
   decisionLogger,
+  handWrittenSeed,
   rateLimitPolicy,
   redisClient,
   redisPrefix,
@@ -33,6 +34,23 @@ export const variants = {
   'sec-seed-log': async () => {
     const { sec } = await import('@sec/koa')
     return app(sec({ policy: seedPolicy, onDecision: await decisionLogger() }))
+  },
+  'hand-seed-log': async () => {
+    const check = await handWrittenSeed()
+    return app(async (ctx, next) => {
+      const { headers } = ctx.req
+      const r = check(
+        ctx.method,
+        ctx.req.url,
+        headers['user-agent'],
+        headers['x-api-key'],
+        ctx.req.socket.remoteAddress,
+      )
+      if (r.headers) ctx.set(r.headers)
+      if (r.status === 200) return next()
+      ctx.status = r.status
+      ctx.body = { error: r.error }
+    })
   },
   'sec-rl-memory': async () => {
     const { sec } = await import('@sec/koa')

@@ -41,8 +41,8 @@ describe.each(CONTENDERS.map((c) => [c.id, c] as const))('%s', (_id, contender) 
         expect(res.headers.get('ratelimit-policy')).toMatch(/q=1000000000/)
       }
       if (contender.rlHeader) expect(res.headers.get(contender.rlHeader)).toBeTruthy()
-      if (contender.variant === 'sec-seed-log') {
-        // The policy is really in force: the seed's bot rule denies.
+      if (contender.section === 'seed') {
+        // The checks are really in force: the seed's bot rule denies.
         const bot = await fetch(server.url + REQUEST_PATH, {
           headers: { 'user-agent': 'BadBot/1.0' },
         })

@@ -9,9 +9,24 @@
 //          windowMs, cost, already normalised to integers by the caller.
 // Returns  allowed (1/0), remaining, resetMs, retryAfterMs per check evaluated; evaluation
 //          stops after the first denial.
-// State    one string per key: "<algorithm>:<a>:<b>[:<c>]", with a TTL (PX) so nothing is left
-//          behind; numbers pass through string.format('%.0f') because Lua's default number
-//          formatting keeps only 14 significant digits.
+// State    one binary string per key, packed with Redis's `struct` library, little-endian:
+//            fixed    '<Bdd'   1, windowStart, count            (17 bytes)
+//            sliding  '<Bddd'  2, windowStart, prev, curr       (25 bytes)
+//            token    '<Bdd'   3, tokenMs, lastMs               (17 bytes)
+//          with a TTL (PX) so nothing is left behind. Why binary: packing and unpacking
+//          doubles costs far less inside Redis than the text format it replaces
+//          ("<algorithm>:<a>:<b>[:<c>]", parsed with string.match and written with
+//          string.format('%.0f') per field), and it is exact: every field is an integer-valued
+//          double, which a double holds as is (the text format round-tripped the same values).
+//          A value whose first byte is not this check's algorithm, or whose length is not that
+//          algorithm's, reads as a fresh key: another algorithm's state, the old text format
+//          (it starts with an ASCII digit), anything else. It is overwritten or deleted as usual.
+// Cost     the script body runs on every call, so it defines no functions (each would be a new
+//          closure per call); the sliding window's retry time is computed inline.
+// TTL      PX needs an integer string, and how redis.call prints a number argument depends on
+//          the server version, so the TTL is formatted with '%d'. TTLs are whole milliseconds
+//          below 2^55 (at most twice a window, and windows are at most 2^53 - 1 ms), well
+//          inside the 64-bit integer '%d' prints, where it prints what '%.0f' did.
 export const RATE_LIMIT_LUA = `
 local now
 if ARGV[1] ~= '' then
@@ -21,21 +36,9 @@ else
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local function fmt(x) return string.format('%.0f', x) end
+local floor, min, max = math.floor, math.min, math.max
 
-local function sliding_retry(prev, curr, e, limit, window, cost)
-  local to_roll = window - e
-  local room = (limit - curr - cost) * window
-  if room >= 0 and prev > 0 then
-    local wait = to_roll - math.floor(room / prev)
-    if wait < to_roll then return math.max(1, wait) end
-  end
-  if curr == 0 then return to_roll end
-  local offset = math.floor(((limit - cost) * window) / curr)
-  return to_roll + math.min(window, math.max(0, window - offset))
-end
-
-local out = {}
+local out, n = {}, 0
 for i = 1, #KEYS do
   local base = 1 + (i - 1) * 4
   local algo = tonumber(ARGV[base + 1])
@@ -46,18 +49,17 @@ for i = 1, #KEYS do
 
   local s0, s1, s2
   local raw = redis.call('GET', key)
-  if raw then
-    local a, x, y, z = string.match(raw, '^(%d):([^:]+):([^:]+):?([^:]*)$')
-    if a and tonumber(a) == algo then
-      s0 = tonumber(x)
-      s1 = tonumber(y)
-      s2 = tonumber(z)
+  if raw and string.byte(raw, 1) == algo then
+    if algo == 2 then
+      if #raw == 25 then s0, s1, s2 = struct.unpack('<ddd', raw, 2) end
+    elseif #raw == 17 then
+      s0, s1 = struct.unpack('<dd', raw, 2)
     end
   end
 
   local allowed, remaining, retry, ttl, state = 0, 0, 0, 0, nil
   if algo == 1 then
-    local ws = math.floor(now / window) * window
+    local ws = floor(now / window) * window
     local count = 0
     if s0 and s1 and s1 >= 0 and s0 >= ws then count = s1 end
     if cost > limit then
@@ -69,10 +71,12 @@ for i = 1, #KEYS do
       allowed = 1
     end
     if allowed == 1 then remaining = limit - count end
-    if count > 0 then ttl = ws + window - now end
-    state = '1:' .. fmt(ws) .. ':' .. fmt(count)
+    if count > 0 then
+      ttl = ws + window - now
+      state = struct.pack('<Bdd', 1, ws, count)
+    end
   elseif algo == 2 then
-    local ws = math.floor(now / window) * window
+    local ws = floor(now / window) * window
     local prev, curr = 0, 0
     if s0 and s1 and s2 and s1 >= 0 and s2 >= 0 then
       if s0 >= ws then
@@ -89,14 +93,26 @@ for i = 1, #KEYS do
       curr = curr + cost
       allowed = 1
     else
-      retry = sliding_retry(prev, curr, e, limit, window, cost)
+      -- When a request of this cost fits (core's slidingRetryAfter, inlined)
+      local to_roll = window - e
+      local room = (limit - curr - cost) * window
+      local wait
+      if room >= 0 and prev > 0 then wait = to_roll - floor(room / prev) end
+      if wait and wait < to_roll then
+        retry = max(1, wait)
+      elseif curr == 0 then
+        retry = to_roll
+      else
+        local offset = floor(((limit - cost) * window) / curr)
+        retry = to_roll + min(window, max(0, window - offset))
+      end
     end
     if allowed == 1 then
       local room = limit * window - prev * (window - e) - curr * window
-      remaining = math.max(0, math.floor(room / window))
+      remaining = max(0, floor(room / window))
     end
     if curr > 0 then ttl = 2 * window - e elseif prev > 0 then ttl = window - e end
-    state = '2:' .. fmt(ws) .. ':' .. fmt(prev) .. ':' .. fmt(curr)
+    if ttl > 0 then state = struct.pack('<Bddd', 2, ws, prev, curr) end
   else
     local cap = limit * window
     local level = cap
@@ -104,7 +120,7 @@ for i = 1, #KEYS do
       local el = now - s1
       if el < 0 then el = 0 end
       if el > window then el = window end
-      level = math.min(cap, s0 + el * limit)
+      level = min(cap, s0 + el * limit)
     end
     local need = cost * window
     if cost > limit then
@@ -115,20 +131,23 @@ for i = 1, #KEYS do
     else
       retry = math.ceil((need - level) / limit)
     end
-    if allowed == 1 then remaining = math.floor(level / window) end
-    if level < cap then ttl = math.ceil((cap - level) / limit) end
-    state = '3:' .. fmt(level) .. ':' .. fmt(now)
+    if allowed == 1 then remaining = floor(level / window) end
+    if level < cap then
+      ttl = math.ceil((cap - level) / limit)
+      state = struct.pack('<Bdd', 3, level, now)
+    end
   end
 
   if ttl > 0 then
-    redis.call('SET', key, state, 'PX', fmt(ttl))
+    redis.call('SET', key, state, 'PX', string.format('%d', ttl))
   elseif raw then
     redis.call('DEL', key)
   end
-  out[#out + 1] = allowed
-  out[#out + 1] = remaining
-  out[#out + 1] = ttl
-  out[#out + 1] = retry
+  out[n + 1] = allowed
+  out[n + 2] = remaining
+  out[n + 3] = ttl
+  out[n + 4] = retry
+  n = n + 4
   if allowed == 0 then break end
 end
 return out

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import {
   invalidOutcome,
   normalizeLimit,
+  type NormalizedLimit,
   type RateLimitCheck,
   type RateLimitOutcome,
   type Store,
@@ -38,14 +39,35 @@ export interface RedisStoreOptions {
   now?: () => number
 }
 
-const ALGORITHM_CODE = { fixedWindow: 1, slidingWindow: 2, tokenBucket: 3 } as const
+// A null-prototype table: an algorithm named "toString" or "__proto__" must not find a code.
+const ALGORITHM_CODE: Readonly<Record<string, number | undefined>> = Object.assign(
+  Object.create(null) as Record<string, number>,
+  { fixedWindow: 1, slidingWindow: 2, tokenBucket: 3 },
+)
 const SHA = createHash('sha1').update(RATE_LIMIT_LUA).digest('hex')
+/** Script arguments per check: algorithm, limit, windowMs, cost (after ARGV[1], the clock). */
+const ARGS_PER_CHECK = 4
+/** Check positions whose constant argument strings are remembered (see `ConstantArgs`). */
+const REMEMBERED_POSITIONS = 16
 
 interface Prepared {
   readonly keys: string[]
-  readonly args: string[][]
+  /** The script's arguments: ARGV[1] (the clock, filled in when sent), then 4 per check. */
+  readonly args: string[]
   /** Index of the first invalid check, if any (it is answered locally, never sent). */
   readonly invalidAt: number
+}
+
+/**
+ * The argument strings of a check that only change with its policy: a rule sends the same
+ * algorithm, limit and window with every request (the cost may vary, so it is not kept). One
+ * entry per check position: the n-th check of a request is usually the same rule's as last time.
+ */
+interface ConstantArgs {
+  readonly code: unknown
+  readonly limit: number
+  readonly windowMs: number
+  readonly strings: readonly [code: string, limit: string, windowMs: string]
 }
 
 /**
@@ -62,6 +84,7 @@ export class RedisStore implements Store {
   readonly #prefix: string
   readonly #blocks: BlockCache | undefined
   readonly #now: (() => number) | undefined
+  readonly #constantArgs: (ConstantArgs | undefined)[] = []
 
   constructor(options: RedisStoreOptions) {
     if (options === null || typeof options !== 'object') {
@@ -109,15 +132,8 @@ export class RedisStore implements Store {
       if (left > 0) return [{ allowed: false, remaining: 0, resetMs: left, retryAfterMs: left }]
     }
     const prepared = this.#prepare(checks)
-    const outcomes: RateLimitOutcome[] = []
     const sent = prepared.keys.length
-    if (sent > 0) {
-      for (const [from, to] of this.#runs(prepared.keys)) {
-        const batch = await this.#run(prepared.keys.slice(from, to), prepared.args.slice(from, to))
-        outcomes.push(...batch)
-        if (batch.length < to - from || batch[batch.length - 1]?.allowed === false) break
-      }
-    }
+    const outcomes = sent > 0 ? await this.#send(prepared.keys, prepared.args) : []
     const last = outcomes[outcomes.length - 1]
     if (
       prepared.invalidAt >= 0 &&
@@ -135,16 +151,36 @@ export class RedisStore implements Store {
   /** Keys and script arguments for the valid checks before the first invalid one. */
   #prepare(checks: readonly RateLimitCheck[]): Prepared {
     const keys: string[] = []
-    const args: string[][] = []
+    const args: string[] = [''] // ARGV[1], the clock: set by #run when the script is sent
     for (let i = 0; i < checks.length; i++) {
       const check = checks[i]
       const limit = check && typeof check.key === 'string' ? normalizeLimit(check) : undefined
       const code = check ? ALGORITHM_CODE[check.algorithm] : undefined
       if (!check || limit === undefined || code === undefined) return { keys, args, invalidAt: i }
       keys.push(this.#key(check))
-      args.push([String(code), String(limit.limit), String(limit.windowMs), String(limit.cost)])
+      const constant = this.#constantArgsAt(i, code, limit)
+      args.push(constant[0], constant[1], constant[2], String(limit.cost))
     }
     return { keys, args, invalidAt: -1 }
+  }
+
+  /** The algorithm, limit and windowMs strings of check `i`, reused while they stay the same. */
+  #constantArgsAt(i: number, code: unknown, limit: NormalizedLimit): ConstantArgs['strings'] {
+    const known = this.#constantArgs[i]
+    // Compared after normalisation, so equal values always mean equal strings.
+    if (
+      known &&
+      known.code === code &&
+      known.limit === limit.limit &&
+      known.windowMs === limit.windowMs
+    ) {
+      return known.strings
+    }
+    const strings = [String(code), String(limit.limit), String(limit.windowMs)] as const
+    if (i < REMEMBERED_POSITIONS) {
+      this.#constantArgs[i] = { code, limit: limit.limit, windowMs: limit.windowMs, strings }
+    }
+    return strings
   }
 
   /** The Redis key: prefixed, with the check's owner as a Cluster hash tag. */
@@ -156,36 +192,42 @@ export class RedisStore implements Store {
     return `${this.#prefix}${key}{${scope}}`
   }
 
-  /**
-   * Ranges of keys to send together: everything at once, except on a cluster where each run
-   * of same-slot keys is one script (sent in order, so "stop at the first denial" holds).
-   */
-  *#runs(keys: readonly string[]): Generator<[number, number]> {
-    if (!this.#runner.cluster) {
-      yield [0, keys.length]
-      return
-    }
-    let from = 0
-    let slot = keySlot(keys[0]!)
-    for (let i = 1; i < keys.length; i++) {
-      const next = keySlot(keys[i]!)
-      if (next !== slot) {
-        yield [from, i]
-        from = i
-        slot = next
-      }
-    }
-    yield [from, keys.length]
+  /** Every check in one script: the common case, and the only one off a cluster. */
+  #send(keys: string[], args: string[]): Promise<RateLimitOutcome[]> {
+    if (!this.#runner.cluster || keys.length === 1) return this.#run(keys, args)
+    const runs = slotRuns(keys)
+    if (runs.length === 1) return this.#run(keys, args)
+    return this.#sendBySlot(keys, args, runs)
   }
 
-  async #run(keys: string[], checkArgs: string[][]): Promise<RateLimitOutcome[]> {
+  /**
+   * On a cluster a script may only touch keys of one slot: each run of same-slot keys is one
+   * script, sent in order and stopping at the first denial, so "stop at the first denial" holds
+   * across them.
+   */
+  async #sendBySlot(
+    keys: string[],
+    args: string[],
+    runs: readonly [number, number][],
+  ): Promise<RateLimitOutcome[]> {
+    const outcomes: RateLimitOutcome[] = []
+    for (const [from, to] of runs) {
+      const runArgs = ['', ...args.slice(1 + from * ARGS_PER_CHECK, 1 + to * ARGS_PER_CHECK)]
+      const batch = await this.#run(keys.slice(from, to), runArgs)
+      outcomes.push(...batch)
+      if (batch.length < to - from || batch[batch.length - 1]?.allowed === false) break
+    }
+    return outcomes
+  }
+
+  /** Runs the script for `keys`; `args[0]` is overwritten with the clock. */
+  async #run(keys: string[], args: string[]): Promise<RateLimitOutcome[]> {
     // Fail now rather than queue (see connection-state.ts): a command queued while the client
     // reconnects would count, once Redis is back, a request the engine has already answered.
     if (connectionLost(this.#client)) {
       throw new Error('@sec/redis: the Redis connection is down (the client is reconnecting)')
     }
-    const now = this.#now ? String(Math.floor(this.#now())) : ''
-    const args = [now, ...checkArgs.flat()]
+    args[0] = this.#now ? String(Math.floor(this.#now())) : ''
     const sentAt = performance.now()
     let reply: unknown
     try {
@@ -204,22 +246,45 @@ export class RedisStore implements Store {
   }
 }
 
+/** Ranges [from, to) of consecutive keys in the same cluster slot. */
+function slotRuns(keys: readonly string[]): [number, number][] {
+  const runs: [number, number][] = []
+  let from = 0
+  let slot = keySlot(keys[0]!)
+  for (let i = 1; i < keys.length; i++) {
+    const next = keySlot(keys[i]!)
+    if (next !== slot) {
+      runs.push([from, i])
+      from = i
+      slot = next
+    }
+  }
+  runs.push([from, keys.length])
+  return runs
+}
+
+const UNEXPECTED_REPLY = '@sec/redis: unexpected reply from the rate-limit script'
+
+/** The script's flat reply (4 numbers per check evaluated) as outcomes. */
 function parseReply(reply: unknown, sent: number): RateLimitOutcome[] {
   if (!Array.isArray(reply) || reply.length % 4 !== 0 || reply.length > sent * 4) {
-    throw new Error('@sec/redis: unexpected reply from the rate-limit script')
+    throw new Error(UNEXPECTED_REPLY)
   }
   const out: RateLimitOutcome[] = []
   for (let i = 0; i < reply.length; i += 4) {
-    const [allowed, remaining, resetMs, retryAfterMs] = reply.slice(i, i + 4).map(Number)
-    if (![allowed, remaining, resetMs, retryAfterMs].every((n) => Number.isFinite(n))) {
-      throw new Error('@sec/redis: unexpected reply from the rate-limit script')
+    const allowed = Number(reply[i])
+    const remaining = Number(reply[i + 1])
+    const resetMs = Number(reply[i + 2])
+    const retryAfterMs = Number(reply[i + 3])
+    if (
+      !Number.isFinite(allowed) ||
+      !Number.isFinite(remaining) ||
+      !Number.isFinite(resetMs) ||
+      !Number.isFinite(retryAfterMs)
+    ) {
+      throw new Error(UNEXPECTED_REPLY)
     }
-    out.push({
-      allowed: allowed === 1,
-      remaining: remaining!,
-      resetMs: resetMs!,
-      retryAfterMs: retryAfterMs!,
-    })
+    out.push({ allowed: allowed === 1, remaining, resetMs, retryAfterMs })
   }
   return out
 }

@@ -285,6 +285,22 @@ export const storeCases: readonly StoreCase[] = [
       { atMs: 60_000, check: fw('long', 2, 2, 60_000), expect: ok(0, 60_000) },
     ],
   },
+  {
+    // A store that looks algorithms up in a plain object would find Object.prototype's
+    // methods: an unknown name must be denied as invalid, and stop the checks after it.
+    name: 'an unknown algorithm, even an Object.prototype name, is denied as invalid',
+    steps: [
+      ...['toString', '__proto__', 'constructor', 'hasOwnProperty'].map((algorithm) => ({
+        atMs: 0,
+        check: [
+          { ...fw('proto:a', 5, 1), algorithm } as unknown as RateLimitCheck,
+          fw('proto:b', 5, 1),
+        ],
+        expect: [{ allowed: false, remaining: 0, resetMs: 0, retryAfterMs: 0 }],
+      })),
+      { atMs: 0, check: fw('proto:b', 5, 1), expect: ok(4, 1000) },
+    ],
+  },
 ]
 
 function show(x: unknown): string {
