@@ -152,6 +152,7 @@ export function createEngine(
   const env: CompileEnv = {
     ipv6Subnet: valid.clientIp?.ipv6Subnet ?? 64,
     classifyBot: createBotClassifier(),
+    credentialHeaders: credentialHeaders(valid.rules),
   }
   const rules = valid.rules.map((rule) => compileRule(rule, env, custom))
   const lookupClient = createClientLookup(compileClientIp(valid.clientIp ?? {}))
@@ -437,10 +438,7 @@ export function createEngine(
     const event: DecisionEvent = {
       time: Date.now(),
       method: escapeControl(typeof input.method === 'string' ? input.method : '', 32),
-      path: escapeControl(
-        view ? view.path.exact : typeof input.url === 'string' ? input.url : '',
-        2048,
-      ),
+      path: escapeControl(view ? view.path.exact : rawPath(input.url), 2048),
       clientIp: d.clientIp,
       userAgent: escapeControl(ua, MAX_UA_LOGGED),
       allowed: d.allowed,
@@ -491,6 +489,19 @@ export function createEngine(
       }
     },
   }
+}
+
+/** Headers that always carry credentials, whatever the policy says. */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key']
+
+/** Those, and the header each apiKey rule reads its key from. */
+function credentialHeaders(rules: readonly Rule<CustomRuleConfig>[]): ReadonlySet<string> {
+  const names = new Set(CREDENTIAL_HEADERS)
+  for (const rule of rules) {
+    if (rule.type === 'apiKey')
+      names.add(((rule as ApiKeyRule).header ?? 'x-api-key').toLowerCase())
+  }
+  return names
 }
 
 interface RateLimitDenial {
@@ -557,6 +568,17 @@ function makeDecision(
   if (ruleId !== undefined) d.ruleId = ruleId
   if (view.apiKeyId !== undefined) d.apiKeyId = view.apiKeyId
   return d
+}
+
+/**
+ * What the log shows of a request-target core could not read (`/%zz?api_key=…`): the raw path
+ * only. The query and fragment are cut, as they are from every other logged path: they may
+ * carry a key or a token.
+ */
+function rawPath(url: unknown): string {
+  if (typeof url !== 'string') return ''
+  const end = url.search(/[?#]/)
+  return end < 0 ? url : url.slice(0, end)
 }
 
 function safeClient(input: RequestInput, lookupClient: ClientLookup): string {

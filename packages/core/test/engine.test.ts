@@ -152,13 +152,14 @@ describe('rule order and outcomes', () => {
         ruleId: 'no-admin',
       })
     }
-    // Cut at the first `;` only, and never at an escaped one: these are not /admin.
-    for (const url of ['/api;v=1/admin', '/admin%3Bx']) {
-      expect((await engine.decide(req({ url }))).code, url).toBe('apiKey.missing')
-    }
-    // An allow on /health does not exempt /health;x.
+    // Cut at the first `;` only: this is not /admin.
+    expect((await engine.decide(req({ url: '/api;v=1/admin' }))).code).toBe('apiKey.missing')
+    // An escaped `;` is cut too, for deny matching (a proxy in front may decode it).
+    expect((await engine.decide(req({ url: '/admin%3Bx' }))).code).toBe('path.denied')
+    // An allow on /health does not exempt /health;x nor /health%3Bx.
     expect((await engine.decide(req({ url: '/health' }))).allowed).toBe(true)
     expect((await engine.decide(req({ url: '/health;x' }))).code).toBe('apiKey.missing')
+    expect((await engine.decide(req({ url: '/health%3Bx' }))).code).toBe('apiKey.missing')
   })
 
   it('refuses escapes that decode to invalid UTF-8 with 400, only in the first round', async () => {
@@ -588,6 +589,54 @@ describe('logging', () => {
     const none = createEngine(policy([], { log: 'none' }), { onDecision: (e) => events.push(e) })
     await none.decide(req())
     expect(events).toHaveLength(1)
+  })
+  it('logs the path of a target it cannot read without its query (it may hold a key)', async () => {
+    const events: DecisionEvent[] = []
+    const engine = createEngine(policy([]), { onDecision: (e) => events.push(e) })
+    const d = await engine.decide(req({ url: '/%zz?api_key=supersecret#frag' }))
+    expect(d.code).toBe('request.invalid')
+    expect(events.map((e) => e.path)).toEqual(['/%zz'])
+  })
+  it('counts a credential header by a digest: the store never sees the value', async () => {
+    const keys: string[] = []
+    const memory = new MemoryStore()
+    const store: Store = {
+      consume: (checks) => {
+        keys.push(...checks.map((c) => `${c.key} ${c.scope ?? ''}`))
+        return memory.consume(checks)
+      },
+    }
+    const byHeader = (id: string, by: `header:${string}`) =>
+      ({ id, type: 'rateLimit', by, limit: 2, window: '1m' }) as const
+    const engine = createEngine(
+      policy([
+        {
+          id: 'keys',
+          type: 'apiKey',
+          paths: ['/k'],
+          header: 'x-key',
+          keys: [{ id: 'a', sha256: 'a'.repeat(64) }],
+        },
+        byHeader('token', 'header:authorization'),
+        byHeader('session', 'header:cookie'),
+        byHeader('key', 'header:x-key'),
+        byHeader('user', 'header:x-user'),
+      ]),
+      { store },
+    )
+    const headers = {
+      authorization: 'Bearer supersecret-1',
+      cookie: 'sid=supersecret-2',
+      'x-key': 'supersecret-3',
+      'x-user': 'alice',
+    }
+    await engine.decide(req({ headers }))
+    await engine.decide(req({ headers }))
+    expect(keys.join('\n')).not.toContain('supersecret')
+    expect(keys[0]).toMatch(/^token:0:h:authorization=digest:[0-9a-f]{64} /)
+    expect(keys).toContain('user:0:h:x-user=alice h:x-user=alice') // not a credential: readable
+    // Still counted per value: the third request with the same token is over the limit of 2.
+    expect((await engine.decide(req({ headers }))).code).toBe('rateLimit.exceeded')
   })
   it('a throwing sink does not change the decision', async () => {
     const engine = createEngine(policy([]), {

@@ -93,6 +93,16 @@ describe('validatePolicy', () => {
     expect(validatePolicy([])).toMatchObject({ ok: false })
   })
 
+  it('never quotes the policy text around a JSON syntax error (it may be a pasted key)', () => {
+    for (const text of ['{"sha256":hunter22}', 'hunter22', '{"a":1,"sha256":"hunter22"x}']) {
+      const result = validatePolicy(text)
+      expect(result.ok).toBe(false)
+      const message = result.ok ? '' : result.errors[0]!.message
+      expect(message).toMatch(/^is not valid JSON: /)
+      expect(message).not.toContain('unter2')
+    }
+  })
+
   it('is not fooled by prototype keys', () => {
     const hostile = JSON.parse(
       '{"version":1,"rules":[],"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}',

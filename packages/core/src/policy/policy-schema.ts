@@ -4,7 +4,7 @@ import { headerRuleSchema } from '../rules/header-rule.js'
 import { ipRuleSchema } from '../rules/ip-rule.js'
 import { pathRuleSchema } from '../rules/path-rule.js'
 import { rateLimitRuleSchema } from '../rules/rate-limit-rule.js'
-import { baseProperties } from '../rules/rule-base.js'
+import { baseProperties, MAX_LIST_ITEMS } from '../rules/rule-base.js'
 import { userAgentRuleSchema } from '../rules/user-agent-rule.js'
 
 export const BUILT_IN_RULE_TYPES = [
@@ -49,7 +49,9 @@ export const ruleSchema: SchemaNode = s.tagged(
 
 export const policySchema: SchemaNode = s.object(
   {
-    $schema: s.opt(s.string({ description: 'Path or URL of this JSON Schema, for editors.' })),
+    $schema: s.opt(
+      s.string({ maxLength: 2048, description: 'Path or URL of this JSON Schema, for editors.' }),
+    ),
     version: s.req(s.const(1, 'Policy format version.')),
     clientIp: s.opt(
       s.object(
@@ -59,7 +61,7 @@ export const policySchema: SchemaNode = s.object(
               [
                 s.boolean(),
                 s.integer({ minimum: 0, maximum: 64 }),
-                s.array(s.string({ minLength: 1, maxLength: 64 }), { maxItems: 100_000 }),
+                s.array(s.string({ minLength: 1, maxLength: 64 }), { maxItems: MAX_LIST_ITEMS }),
               ],
               'must be true, false, a hop count (0-64) or a list of addresses, CIDRs and keywords (loopback, private, linklocal)',
               'Which socket peers may speak for others through the forwarding header. Default: none.',

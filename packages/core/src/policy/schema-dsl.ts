@@ -111,6 +111,9 @@ function typeName(value: unknown): string {
 
 const own = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k)
 
+/** Unknown properties of one object reported by name; the rest are counted in one problem. */
+const MAX_UNKNOWN_REPORTED = 20
+
 function quote(value: string, max = 60): string {
   const shown = value.length > max ? `${value.slice(0, max)}…` : value
   return JSON.stringify(shown)
@@ -228,9 +231,13 @@ export function check(
         if (own(obj, name)) check(prop.schema, obj[name], pointer(path, name), problems, unknownTag)
         else if (prop.required) problems.push({ path: pointer(path, name), message: 'is required' })
       }
+      let unknown = 0
       for (const key of keys) {
         if (own(node.properties, key)) continue
         if (node.additional === false || node.additional === undefined) {
+          // Each unknown key is named, up to a point: an object with a million stray keys
+          // must not turn into a million problems.
+          if (++unknown > MAX_UNKNOWN_REPORTED) continue
           const known = Object.keys(node.properties)
           problems.push({
             path: pointer(path, key),
@@ -239,6 +246,12 @@ export function check(
         } else {
           check(node.additional, obj[key], pointer(path, key), problems, unknownTag)
         }
+      }
+      if (unknown > MAX_UNKNOWN_REPORTED) {
+        problems.push({
+          path,
+          message: `has ${unknown - MAX_UNKNOWN_REPORTED} more unknown properties`,
+        })
       }
       return
     }

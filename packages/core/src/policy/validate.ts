@@ -66,10 +66,21 @@ export function validatePolicy(input: unknown, options: ValidateOptions = {}): V
     try {
       policy = JSON.parse(input)
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error)
+      const detail = error instanceof Error ? withoutSource(error.message) : 'syntax error'
       return { ok: false, errors: [{ path: '', message: `is not valid JSON: ${detail}` }] }
     }
   }
+  try {
+    return validateValue(policy, options)
+  } catch (error) {
+    // Plain data cannot throw here; an object with a throwing getter or a Proxy can. Such a
+    // policy is refused like any other invalid one, never half-read.
+    const detail = error instanceof Error ? error.message : 'unknown error'
+    return { ok: false, errors: [{ path: '', message: `could not be read: ${detail}` }] }
+  }
+}
+
+function validateValue(policy: unknown, options: ValidateOptions): ValidationResult {
   const custom = options.rules ?? {}
   const problems: PolicyProblem[] = []
   check(policySchema, policy, '', problems, (type, rule, path) => {
@@ -88,6 +99,16 @@ export function validatePolicy(input: unknown, options: ValidateOptions = {}): V
   }
   if (problems.length > 0) return { ok: false, errors: problems }
   return { ok: true, policy: policy as Policy<CustomRuleConfig> }
+}
+
+/**
+ * A JSON.parse message without the policy text it quotes: V8 shows the text around the error
+ * (`Unexpected token 'h', ..."sha256":hunter2}" is not valid JSON`, or a short text whole), and a
+ * policy with a syntax error may be one where a key was pasted in place of its hash: the same
+ * reason a sensitive field's value is never echoed.
+ */
+function withoutSource(message: string): string {
+  return message.replace(/,? (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, '')
 }
 
 function semanticChecks(policy: Record<string, unknown>, problems: PolicyProblem[]): void {

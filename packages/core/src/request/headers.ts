@@ -18,8 +18,6 @@ export interface HeaderStats {
   maxValue: number
 }
 
-const EMPTY: readonly string[] = []
-
 function isWebHeaders(
   h: Exclude<HeadersInput, readonly string[]>,
 ): h is { get(name: string): string | null; forEach(cb: (v: string, k: string) => void): void } {
@@ -98,8 +96,15 @@ class RecordHeaders implements HeaderReader {
 
   stats(): HeaderStats {
     const stats: HeaderStats = { count: 0, bytes: 0, maxValue: 0 }
-    for (const key of Object.keys(this.record)) {
-      for (const v of trimValues(this.record[key]) ?? EMPTY) add(stats, key, v)
+    const keys = Object.keys(this.record)
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!
+      // Read in place, without the per-header arrays trimValues builds.
+      const value: unknown = this.record[key]
+      if (typeof value === 'string') add(stats, key, trimOws(value))
+      else if (Array.isArray(value)) {
+        for (const v of value as unknown[]) if (typeof v === 'string') add(stats, key, trimOws(v))
+      }
     }
     return stats
   }
@@ -107,13 +112,16 @@ class RecordHeaders implements HeaderReader {
 
 function fold(record: HeaderRecord): Map<string, string[]> {
   const folded = new Map<string, string[]>()
-  for (const key of Object.keys(record)) {
-    const values = trimValues(record[key])
+  const keys = Object.keys(record)
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!
+    const values = trimValues(record[key]) // a fresh array: the Map may keep it
     if (values === undefined) continue
     const lower = key.toLowerCase()
     const existing = folded.get(lower)
-    if (existing) existing.push(...values)
-    else folded.set(lower, [...values])
+    // A loop, not push(...values): spreading a huge array overflows the call stack.
+    if (existing) for (const v of values) existing.push(v)
+    else folded.set(lower, values as string[])
   }
   return folded
 }
@@ -123,21 +131,25 @@ function webReader(headers: {
   forEach(cb: (v: string, k: string) => void): void
 }): HeaderReader {
   // Web Headers already join repeated fields with ", " (Set-Cookie aside, which requests do
-  // not carry), so one value per name is all that can be recovered here.
+  // not carry), so one value per name is all that can be recovered here. A Headers-like object
+  // that answers something other than a string (a Map gives undefined) is read like the other
+  // shapes read a non-string value: as no value.
   return {
     all(name) {
-      let value: string | null
+      let value: unknown
       try {
         value = headers.get(name)
       } catch {
         return undefined
       }
-      return value === null ? undefined : [trimOws(value)]
+      return typeof value === 'string' ? [trimOws(value)] : undefined
     },
     stats() {
       const stats: HeaderStats = { count: 0, bytes: 0, maxValue: 0 }
       try {
-        headers.forEach((v, k) => add(stats, k, v))
+        headers.forEach((v: unknown, k: unknown) => {
+          if (typeof v === 'string' && typeof k === 'string') add(stats, k, trimOws(v))
+        })
       } catch {
         // A hostile Headers-like object: count what we saw.
       }
@@ -162,14 +174,34 @@ function sameName(a: string, lower: string): boolean {
   return true
 }
 
+/** Lookups a RawHeaders answers by scanning before it builds an index. */
+const SCANS_BEFORE_INDEX = 4
+
+/** `name` with ASCII upper-case letters lowered, nothing else (as `sameName` compares). */
+function asciiLower(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c >= 65 && c <= 90) return name.replace(/[A-Z]+/g, (m) => m.toLowerCase())
+  }
+  return name
+}
+
 /**
- * Node's `rawHeaders`: `[name, value, name, value, …]` exactly as received. Each lookup scans
- * the names (a request has a few dozen at most), so nothing is built up front.
+ * Node's `rawHeaders`: `[name, value, name, value, …]` exactly as received. A lookup scans the
+ * names (a request has a few dozen), so nothing is built for the usual few lookups. A policy
+ * that asks for many headers (a header rule's `require`/`forbid` lists) would make that
+ * lookups × headers on a request with thousands of headers: after a few scans the headers are
+ * indexed once, and every later lookup is a Map get.
  */
 class RawHeaders implements HeaderReader {
+  #scans = 0
+  #index: Map<string, string[]> | undefined
+
   constructor(private readonly raw: readonly unknown[]) {}
 
   all(name: string): readonly string[] | undefined {
+    if (this.#index === undefined && ++this.#scans > SCANS_BEFORE_INDEX) this.#index = this.#build()
+    if (this.#index !== undefined) return this.#index.get(name)
     const raw = this.raw
     let out: string[] | undefined
     for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -180,6 +212,21 @@ class RawHeaders implements HeaderReader {
       }
     }
     return out
+  }
+
+  #build(): Map<string, string[]> {
+    const index = new Map<string, string[]>()
+    const raw = this.raw
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const key = raw[i]
+      const value = raw[i + 1]
+      if (typeof key !== 'string' || typeof value !== 'string') continue
+      const lower = asciiLower(key)
+      const values = index.get(lower)
+      if (values === undefined) index.set(lower, [trimOws(value)])
+      else values.push(trimOws(value))
+    }
+    return index
   }
 
   stats(): HeaderStats {

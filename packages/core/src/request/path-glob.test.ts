@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_GLOB_LENGTH, checkGlob, compilePaths } from './path-glob.js'
+import { MAX_GLOB_LENGTH, MAX_GLOB_SEGMENTS, checkGlob, compilePaths } from './path-glob.js'
 import type { CanonicalTarget } from './request-target.js'
 import { canonicalizeTarget } from './request-target.js'
 
@@ -76,6 +76,13 @@ describe('checkGlob', () => {
     expect(checkGlob(42 as unknown as string)).toMatch(/string/)
   })
 
+  it('caps the segments of a pattern (which bounds the cost of matching it)', () => {
+    expect(checkGlob('/a'.repeat(MAX_GLOB_SEGMENTS))).toBeUndefined()
+    expect(checkGlob('/a'.repeat(MAX_GLOB_SEGMENTS) + '//')).toBeUndefined() // empty: collapsed
+    expect(checkGlob('/a'.repeat(MAX_GLOB_SEGMENTS + 1))).toMatch(/more than 64 segments/)
+    expect(checkGlob('/**'.repeat(MAX_GLOB_SEGMENTS + 1))).toMatch(/segments/)
+  })
+
   it('compilePaths throws on an invalid pattern', () => {
     expect(() => compilePaths(['/ok', '/a**'], 'broad')).toThrow(/\/a\*\*/)
     expect(() => compilePaths(['/a/../b'], 'exact')).toThrow(Error)
@@ -86,6 +93,30 @@ describe('compilePaths', () => {
   it('an empty list matches nothing', () => {
     expect(broad([], '/')).toBe(false)
     expect(exact([], '/a')).toBe(false)
+  })
+
+  it('matches long lists (kept in Sets) like short ones', () => {
+    const filler = Array.from({ length: 20 }, (_, i) => `/f${i}`)
+    for (const extra of [[], filler, filler.map((f) => `${f}/**`)]) {
+      const patterns = [...extra, '/a/b/**', '/c', '/d/**']
+      const cases: [string, boolean][] = [
+        ['/a/b', true],
+        ['/a/b/c/d', true],
+        ['/A/B/x', true],
+        ['/a/bc', false],
+        ['/a', false],
+        ['/c', true],
+        ['/c/x', false],
+        ['/d', true],
+        ['/d/e', true],
+        ['/', false],
+      ]
+      for (const [path, expected] of cases) {
+        expect(broad(patterns, path), `${extra.length} ${path}`).toBe(expected)
+      }
+      expect(exact(patterns, '/a/b/')).toBe(true)
+      expect(exact(patterns, '/A/b/x')).toBe(false)
+    }
   })
 
   it('/admin/** matches /admin and below, never /administrator', () => {
@@ -331,25 +362,32 @@ describe('compilePaths: semicolons', () => {
     expect(broad(['/'], '/;x')).toBe(true)
   })
 
-  it('the cut goes to the first raw ";" only; the uncut forms still apply', () => {
+  it('the cut goes to the first ";"; the uncut and parameter-free forms still apply', () => {
     // `/api;v=1/admin` is `/api` for Fastify, `/api;v=1/admin` for the others: never /admin.
     expect(broad(['/admin', '/admin/**'], '/api;v=1/admin')).toBe(false)
     expect(broad(['/api'], '/api;v=1/admin')).toBe(true)
     expect(broad(['/api/**'], '/api;v=1/admin')).toBe(true)
     expect(broad(['/**/admin'], '/api;v=1/admin')).toBe(true) // the uncut form
     expect(broad(['/api;v=1/admin'], '/api;v=1/admin')).toBe(true)
-    expect(broad(['/api/admin'], '/api;v=1/admin')).toBe(false)
+    expect(broad(['/api/admin'], '/api;v=1/admin')).toBe(true) // a servlet drops `;v=1`
     expect(broad(['/admin'], '/admin/x;y')).toBe(false) // cut: `/admin/x`
     expect(broad(['/admin/**'], '/admin/x;y')).toBe(true)
   })
 
-  it('an escaped ";" never cuts', () => {
-    for (const raw of ['/admin%3Bx', '/admin%3bx', '/admin%253Bx']) {
+  it('an escaped ";" cuts deny matching only (a proxy may decode it), never the raw cut', () => {
+    for (const raw of ['/admin%3Bx', '/admin%3bx', '/admin%253Bx', '/ADMIN%3B']) {
       expect(target(raw).broadCut, raw).toBeUndefined()
-      expect(broad(['/admin', '/admin/**'], raw), raw).toBe(false)
+      expect(broad(['/admin'], raw), raw).toBe(true)
+      expect(broad(['/admin/**'], raw), raw).toBe(true)
     }
+    expect(broad(['/admin/x'], '/admin/x%3B/y')).toBe(true)
+    expect(broad(['/admin/x'], '/admin%3B/x')).toBe(true) // a servlet drops `;`
+    expect(broad(['/admin/x'], '/admin%3B/y')).toBe(false)
     expect(broad(['/admin;x'], '/admin%3Bx')).toBe(true)
+    // Exemptions stay exact: `/health%3Bx` is the path `/health;x`, never `/health`.
     expect(exact(['/admin;x'], '/admin%3Bx')).toBe(true)
+    expect(exact(['/health'], '/health%3Bx')).toBe(false)
+    expect(exact(['/health/**'], '/health%3Bx')).toBe(false)
   })
 
   it('an allow never matches a path with a raw ";"', () => {
@@ -372,9 +410,13 @@ function escapeRegExp(s: string): string {
 
 function referenceMatch(pattern: string, path: CanonicalTarget, kind: 'broad' | 'exact'): boolean {
   if (kind === 'exact') return path.isCanonical && referenceMatchForm(pattern, path.exact, kind)
-  return [path.broad, path.broadUnresolved, path.broadCut, path.broadCutUnresolved].some(
-    (form) => form !== undefined && referenceMatchForm(pattern, form, kind),
-  )
+  return [
+    path.broad,
+    path.broadUnresolved,
+    path.broadCut,
+    path.broadCutUnresolved,
+    ...(path.broadExtra ?? []),
+  ].some((form) => form !== undefined && referenceMatchForm(pattern, form, kind))
 }
 
 function referenceMatchForm(pattern: string, subject: string, kind: 'broad' | 'exact'): boolean {
@@ -474,6 +516,22 @@ describe('compilePaths: no catastrophic backtracking', () => {
         expect(ms, `${pattern} ${kind}`).toBeLessThan(50)
       }
     }
+  })
+
+  it('matches the segments after the last ** at the end of the path', () => {
+    expect(broad(['/**/a/b'], '/a/b')).toBe(true)
+    expect(broad(['/**/a/b'], '/x/a/b')).toBe(true)
+    expect(broad(['/**/a/b'], '/a/b/x')).toBe(false)
+    expect(broad(['/**/a/b'], '/b')).toBe(false)
+    expect(broad(['/x/**/*'], '/x')).toBe(false)
+    expect(broad(['/x/**/*'], '/x/y')).toBe(true)
+    expect(broad(['/x/**/y/**/*z'], '/x/y/z')).toBe(true)
+    expect(broad(['/x/**/y/**/*z'], '/x/z/y')).toBe(false)
+    expect(broad(['/**/**/a'], '/a')).toBe(true)
+    expect(broad(['/*/**/**/a'], '/a')).toBe(false)
+    expect(exact(['/**/a/'], '/x/a/')).toBe(true)
+    expect(exact(['/**/a/'], '/x/a')).toBe(false)
+    expect(exact(['/**/*'], '/')).toBe(false)
   })
 
   it('pathological ** patterns against many segments finish fast', () => {

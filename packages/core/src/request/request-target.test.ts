@@ -48,6 +48,43 @@ describe('canonicalizeTarget: forms', () => {
     expect(ok('http://h//admin').broad).toBe('/admin')
   })
 
+  it('refuses an authority that url.parse (Express) reads differently: it would move the path', () => {
+    // Node's legacy url.parse reads `http://h:x/public/a` as the path `/:x/public/a`.
+    for (const t of [
+      'http://h:x/public/a',
+      'http://h:8a/public/a',
+      'http://h;x/public/a',
+      "http://h'x/public/a",
+      'http://h%41/public/a',
+      'http://h\u00e9/public/a',
+      'http://h\ufffd/public/a',
+      'http://h{x}/public/a',
+      'http://[::1]x/public/a',
+      'http://[::1/public/a',
+      'http://[h]/public/a',
+      'http://u%40@h/public/a',
+      'http://h^/public/a',
+    ]) {
+      expect(canonicalizeTarget(t), t).toEqual({
+        ok: false,
+        reason: expect.stringContaining('[userinfo@]host[:port]'),
+      })
+    }
+    for (const t of [
+      'http://u:p@h:8080/public/a',
+      'http://a@b@c/public/a',
+      "http://u;x'y@h/public/a",
+      'http://[::1]:80/public/a',
+      'http://[2001:DB8::1.2.3.4]/public/a',
+      'http://h~!$&()*+,=_-/public/a',
+      'http://h:/public/a',
+      'http://@h/public/a',
+      'http://h.example.com./public/a',
+    ]) {
+      expect(ok(t).exact, t).toBe('/public/a')
+    }
+  })
+
   it('ends the authority at a backslash, as WHATWG URL does for http', () => {
     expect(ok('http://h\\admin').broad).toBe('/admin')
   })
@@ -482,7 +519,7 @@ describe('canonicalizeTarget: semicolons', () => {
     expect(cut('/admin/.;x=1/y')).toEqual({ broadCut: '/admin', broadCutUnresolved: '/admin/.' })
   })
 
-  it('never cuts at an escaped ";" or one in the query or fragment', () => {
+  it('never cuts the raw path at an escaped ";" or at one in the query or fragment', () => {
     for (const t of [
       '/admin%3Bx',
       '/admin%3bx',
@@ -500,6 +537,84 @@ describe('canonicalizeTarget: semicolons', () => {
       exact: '/admin;x',
       broad: '/admin;x',
       isCanonical: true,
+    })
+    for (const t of ['/admin?x;y', '/admin#x;y', 'http://h/admin?;', '/api/x?a=%3B', '/', '/a']) {
+      expect(ok(t).broadExtra, t).toBeUndefined()
+    }
+  })
+})
+
+describe('canonicalizeTarget: broadExtra (components that decode, cut or resolve first)', () => {
+  /** Every broad form of a target. */
+  const all = (t: string): string[] => {
+    const p = ok(t)
+    return [
+      p.broad,
+      p.broadUnresolved,
+      p.broadCut,
+      p.broadCutUnresolved,
+      ...(p.broadExtra ?? []),
+    ].filter((f): f is string => f !== undefined)
+  }
+
+  it('cuts at a ";" that a decoding round produced (a proxy decodes %3B first)', () => {
+    // A proxy that decodes `%3B` hands `/admin;x` on; a router that cuts at `;` routes `/admin`.
+    expect(ok('/admin%3Bx').broadExtra).toEqual(['/admin%3bx', '/admin'])
+    expect(all('/admin%3bx')).toContain('/admin')
+    expect(all('/ADMIN%3B')).toContain('/admin')
+    expect(all('/admin%253Bx')).toContain('/admin') // second round
+    expect(all('/admin%25253Bx')).toContain('/admin') // third round
+    expect(all('/admin%2525253Bx')).not.toContain('/admin') // a fourth round: never decoded
+    expect(all('/api%3Bv=1/admin')).toContain('/api')
+    expect(all('/admin/%2e%2e%3Bx')).toEqual(expect.arrayContaining(['/', '/admin/..']))
+    // Each round is cut at its own first `;`, then decoded further.
+    expect(all('/p%25253Bq/admin%3Bz')).toEqual(expect.arrayContaining(['/p;q/admin', '/p']))
+    expect(all('/admin/x%253B/..%3B/y')).toEqual(
+      expect.arrayContaining(['/admin', '/admin/x;/..', '/admin/x']),
+    )
+  })
+
+  it('drops the ";" parameters of every segment, as servlet containers do', () => {
+    expect(all('/x/..;y/admin')).toContain('/admin') // Tomcat: `/x/../admin`
+    expect(all('/admin;a=1/users;b=2')).toContain('/admin/users')
+    expect(all('/x/..%3By/admin')).toContain('/admin')
+    expect(all('/x/..%253By/admin')).toContain('/admin')
+  })
+
+  it('resolves dot segments before a decoding round (a proxy resolves the raw path first)', () => {
+    // `/x/../admin/%2e%2e` resolved raw is `/admin/%2e%2e`: `/admin/..` once decoded, which a
+    // raw-path router routes under /admin. Decoded first, it resolves to `/`.
+    const path = ok('/x/../admin/%2e%2e')
+    expect(path.broad).toBe('/')
+    expect(path.broadUnresolved).toBe('/x/../admin/..')
+    expect(path.broadExtra).toEqual(expect.arrayContaining(['/admin/..']))
+    expect(all('/a/%2e%2e/../admin/%252e%252e')).toContain('/admin/..')
+  })
+
+  it('holds only forms the other four do not, each once, all broad-shaped', () => {
+    for (const t of ['/admin;x%41', '/admin;x%3By', '/a%3Bb;c', '/admin/..%3Bx/y', '/%61/b']) {
+      const p = ok(t)
+      const extra = p.broadExtra ?? []
+      expect(new Set(extra).size, t).toBe(extra.length)
+      for (const f of extra) {
+        expect([p.broad, p.broadUnresolved, p.broadCut, p.broadCutUnresolved], t).not.toContain(f)
+        expect(f.startsWith('/') && !f.includes('//') && !f.includes('\\'), t).toBe(true)
+        expect(foldCase(f), t).toBe(f)
+      }
+    }
+    expect(all('/a%3Bb;c')).toEqual(expect.arrayContaining(['/a;b', '/a']))
+  })
+
+  it('refuses a path with more readings than any legitimate path has', () => {
+    // Dot segments and `;` hidden one, two and three decoding rounds deep: still answered.
+    expect(refused('/x/%2e%2e%3By/%252e%252e%253Bz/%25252e%25252e%25253Bw/q;r')).toBe(false)
+    expect(refused('/shop;jsessionid=ABC/item/%E4%BD%A0/..;/x%3By')).toBe(false)
+    // In every order: more than MAX_READINGS texts.
+    const hostile = '/s0/%2e/%252e/s3/%252e/./%2e/../x%25253By/x%253By/x%3By/s11/s12'
+    expect(refused(hostile)).toBe(true)
+    expect(canonicalizeTarget(hostile)).toEqual({
+      ok: false,
+      reason: expect.stringContaining('too many readings'),
     })
   })
 })
@@ -1000,6 +1115,18 @@ describe('canonicalizeTarget: properties', () => {
             if (c.ok) {
               expect(r.path.broadCut).toBe(c.path.broad)
               expect(r.path.broadCutUnresolved).toBe(c.path.broadUnresolved)
+            }
+          }
+          // Extra forms: broad-shaped, distinct, none of the four others.
+          const cuts = r.path.broadExtra
+          if (cuts !== undefined) {
+            expect(cuts.length).toBeGreaterThan(0)
+            expect(new Set(cuts).size).toBe(cuts.length)
+            for (const f of cuts) {
+              expect(f.startsWith('/') && !f.includes('//') && !f.includes('\\')).toBe(true)
+              expect(f === '/' || !f.endsWith('/')).toBe(true)
+              expect(foldCase(f)).toBe(f)
+              expect([r.path.broad, r.path.broadUnresolved, r.path.broadCut]).not.toContain(f)
             }
           }
           if (!target.includes('%')) {

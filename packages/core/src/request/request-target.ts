@@ -15,8 +15,18 @@
 // - `broadCut` / `broadCutUnresolved`: when the raw path holds a raw `;`, the broad forms of the
 //   raw path cut at the first one. Fastify (`useSemicolonDelimiter`) routes `/admin;x` to
 //   `/admin`, reading everything from the first raw `;` as query, so broad matchers test these
-//   too. `undefined` when there is no raw `;` (the common case costs nothing). An escaped `;`
-//   (`%3B`) is a path character for every router and never cuts.
+//   too. `undefined` when there is no raw `;` (the common case costs nothing).
+// - `broadExtra`: every other form that a chain of components can make of the path, when a
+//   component in front of a router decodes, cuts or resolves it first. Each component does one
+//   of four things, in any order: decode one round (at most three in all), cut at the first
+//   `;`, drop every segment's `;` parameters (servlet containers: `/x/..;y/admin` is
+//   `/x/../admin`, so `/admin`), or resolve dot segments. `/admin%3Bx` is the path `/admin;x` for every router, but a
+//   proxy that decodes `%3B` hands `/admin;x` on, and a router that cuts at `;` routes `/admin`;
+//   `/x/../admin/%2e%2e` becomes `/admin/%2e%2e` behind a proxy that resolves raw dot segments,
+//   which a router that decodes routes under `/admin`. Deny/protect matchers test these too
+//   (more denials only: exemptions never look at them). `undefined` when there is none beyond
+//   the forms above (always for the fast path). A target with more than MAX_READINGS such
+//   readings is refused: no legitimate path comes near it.
 // - `isCanonical`: the raw path decoded once already is `exact` (no dot segment, `\`, repeated
 //   slash or `%2F`) and has no raw `;`. Allow rules apply only to such paths: an exemption is
 //   never granted to a path that a router could read as another one.
@@ -43,7 +53,10 @@
 //   so letters a case-insensitive router treats as equal (`µ`/`μ`, `ς`/`σ`/`Σ`) fold to one
 //   form, and the fold is idempotent. Patterns are folded with the same `foldCase`.
 // - In absolute form the authority ends at the first `/`, `\`, `?` or `#` (as WHATWG URL reads
-//   http(s) URLs); an empty authority (`http:///x`) is refused. Lengths count UTF-16 code units.
+//   http(s) URLs); an empty authority (`http:///x`) is refused, and so is one that is not plain
+//   `[userinfo@]host[:port]` (a port that is not digits, `;`, `%`, non-ASCII in the host...):
+//   Node's legacy url.parse, which Express uses, would read part of it as the path. Lengths
+//   count UTF-16 code units.
 // - Valid escapes of `?` and `#` (`%3F`, `%23`) are path characters: only the raw `?`/`#` ends
 //   the path.
 
@@ -68,6 +81,13 @@ export interface CanonicalTarget {
    * occurred in it; `undefined` exactly when `broadCut` is.
    */
   readonly broadCutUnresolved: string | undefined
+  /**
+   * The other broad forms: every text that decoding rounds (up to three), cuts at the first
+   * `;` and dot-segment resolution can make of the raw path, in any order, with separators
+   * collapsed, trailing slash removed and case folded. Only forms that differ from the four
+   * above, each once; `undefined` when there is none.
+   */
+  readonly broadExtra: readonly string[] | undefined
   /**
    * True when the raw path, decoded once, is already `exact`: no dot segment, no `\` and no
    * `%2F` (raw or encoded), no repeated slash, and no raw `;`. Allow rules match only canonical
@@ -106,8 +126,12 @@ const R_FORM = refusal(
 )
 const R_SCHEME = refusal('absolute-form request-target with a scheme other than http or https')
 const R_AUTHORITY = refusal('absolute-form request-target with an empty authority')
+const R_HOST = refusal(
+  'absolute-form request-target whose authority is not [userinfo@]host[:port] in plain ASCII',
+)
 const R_ESCAPE = refusal('malformed percent-escape in the request path')
 const R_UTF8 = refusal('percent-escapes in the request path decode to invalid UTF-8')
+const R_READINGS = refusal('request path has too many readings (decoding, ";" and dot segments)')
 
 const ROOT: TargetResult = Object.freeze({
   ok: true,
@@ -117,6 +141,7 @@ const ROOT: TargetResult = Object.freeze({
     broadUnresolved: '/',
     broadCut: undefined,
     broadCutUnresolved: undefined,
+    broadExtra: undefined,
     isCanonical: true,
   }),
 } as const)
@@ -216,6 +241,7 @@ export function canonicalizeTarget(target: string): TargetResult {
       broadUnresolved: broad,
       broadCut: undefined,
       broadCutUnresolved: undefined,
+      broadExtra: undefined,
       isCanonical: true,
     },
   }
@@ -253,11 +279,13 @@ const E_FORM = -1
 const E_SCHEME = -2
 const E_AUTHORITY = -3
 const E_CONTROL = -4
+const E_HOST = -5
 
 function refusalFor(target: string, code: number): TargetResult {
   if (code === E_SCHEME) return R_SCHEME
   if (code === E_AUTHORITY) return R_AUTHORITY
   if (code === E_CONTROL) return R_CONTROL
+  if (code === E_HOST) return R_HOST
   if (target === '*') return R_ASTERISK
   // A form we do not take; still say "control character" when there is one.
   return restIsClean(target, 0) ? R_FORM : R_CONTROL
@@ -309,7 +337,75 @@ function absolutePathStart(t: string, len: number): number {
     if (c <= 0x20 || c === 0x7f) return E_CONTROL
   }
   if (j === authority) return E_AUTHORITY
-  return j
+  return isPlainAuthority(t, authority, j) ? j : E_HOST
+}
+
+/**
+ * True when `t[from, to)` is `[userinfo@]host[:port]` with a registered name or an IPv6
+ * literal for host and digits for port, in characters every URL parser reads the same way.
+ * Node's legacy url.parse (Express's parseurl) stops the host at other characters and reads
+ * the rest as path: `http://h:x/public/a` is `/:x/public/a` there, `/public/a` here. Such a
+ * target is refused: an exemption must never cover a path a router reads as another one.
+ */
+function isPlainAuthority(t: string, from: number, to: number): boolean {
+  const at = t.lastIndexOf('@', to - 1)
+  let i = from
+  if (at >= from) {
+    for (; i < at; i++) if (!isUserinfoChar(t.charCodeAt(i))) return false
+    i = at + 1
+  }
+  if (t.charCodeAt(i) === 0x5b /* [ */) {
+    const close = t.indexOf(']', i)
+    if (close < 0 || close >= to) return false
+    for (let k = i + 1; k < close; k++) {
+      const c = t.charCodeAt(k)
+      if (!(hexValue(c) >= 0 || c === COLON || c === DOT)) return false
+    }
+    i = close + 1
+  } else {
+    for (; i < to && t.charCodeAt(i) !== COLON; i++) {
+      if (!isHostChar(t.charCodeAt(i))) return false
+    }
+  }
+  if (i === to) return true
+  if (t.charCodeAt(i) !== COLON) return false
+  for (i++; i < to; i++) {
+    const c = t.charCodeAt(i)
+    if (c < 0x30 || c > 0x39) return false
+  }
+  return true
+}
+
+/** RFC 3986 unreserved and sub-delims, less `;` and `'`, which url.parse reads differently. */
+function isHostChar(c: number): boolean {
+  if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) return true // a-z A-Z
+  if (c >= 0x30 && c <= 0x39) return true // 0-9
+  switch (c) {
+    case 0x2d: // -
+    case DOT:
+    case 0x5f: // _
+    case 0x7e: // ~
+    case 0x21: // !
+    case 0x24: // $
+    case 0x26: // &
+    case 0x28: // (
+    case 0x29: // )
+    case 0x2a: // *
+    case 0x2b: // +
+    case 0x2c: // ,
+    case 0x3d: // =
+      return true
+    default:
+      return false
+  }
+}
+
+/**
+ * Host characters, and `:`, `@`, `;`, `'` (url.parse reads those the same way in userinfo);
+ * no `%`, which url.parse rejects there.
+ */
+function isUserinfoChar(c: number): boolean {
+  return isHostChar(c) || c === COLON || c === 0x40 || c === SEMICOLON || c === 0x27
 }
 
 /**
@@ -322,6 +418,7 @@ function slowPath(raw: string, semi: number): TargetResult {
   const exact = resolvePath(once)
   const broad = broadOf(once, exact, lastUnresolved)
   const broadUnresolved = lastBroadUnresolved
+  const deep = lastDeep
   let broadCut: string | undefined
   let broadCutUnresolved: string | undefined
   if (semi >= 0) {
@@ -331,15 +428,149 @@ function slowPath(raw: string, semi: number): TargetResult {
     broadCut = broadOf(cutOnce, resolvePath(cutOnce), lastUnresolved)
     broadCutUnresolved = lastBroadUnresolved
   }
+  // Without a `;` or a dot segment in any round (both survive later rounds, so the last round
+  // tells), the other readings are the path half-decoded: nothing a deny needs.
+  const readings = deep.includes(';') || hasDotSegment(deep) ? readingsOf(raw) : NONE
+  if (readings === undefined) return R_READINGS
+  let broadExtra: string[] | undefined
+  for (const form of readings) {
+    if (form === broad || form === broadUnresolved || form === broadCut) continue
+    if (form === broadCutUnresolved) continue
+    ;(broadExtra ??= []).push(form)
+  }
   const isCanonical = semi < 0 && exact === once && !hasEncodedSlash(raw)
   return {
     ok: true,
-    path: { exact, broad, broadUnresolved, broadCut, broadCutUnresolved, isCanonical },
+    path: {
+      exact,
+      broad,
+      broadUnresolved,
+      broadCut,
+      broadCutUnresolved,
+      broadExtra,
+      isCanonical,
+    },
   }
+}
+
+/** Rounds of the broad decoding, the first one included (`%25` decoded up to three times). */
+const ROUNDS = 3
+/** Most readings one path may have (see `broadExtra`); a path with more is refused. */
+export const MAX_READINGS = 64
+
+/**
+ * Decodes `text`, which has been through `done` rounds already, in further rounds while one
+ * still changes something, up to ROUNDS in all. Later rounds never refuse (see the top).
+ */
+function decodeLaterRounds(text: string, done: number): string {
+  let deep = text
+  for (let round = done + 1; round <= ROUNDS && deep.includes('%'); round++) {
+    const next = percentDecode(deep, false)
+    if (next === undefined || next === deep) break
+    deep = next
+  }
+  return deep
+}
+
+/**
+ * The broad form of every text that a chain of decoding rounds (up to ROUNDS), cuts at the
+ * first `;`, removals of segment parameters and dot-segment resolutions, in any order, makes
+ * of the raw path `raw`: separators collapsed, trailing slash removed, case folded. Undefined
+ * when there are more than MAX_READINGS texts. The first round decodes exactly as the exact form's does (the caller
+ * checked it succeeds); a sub-text (a cut, a resolution) decodes exactly when the whole did,
+ * since no escape or UTF-8 sequence spans a `/` or a `;` there.
+ */
+function readingsOf(raw: string): Set<string> | undefined {
+  const decodes = new Map<string, number>() // text -> fewest rounds that reached it
+  const queue: string[] = [raw]
+  const rounds: number[] = [0]
+  for (let q = 0; q < queue.length; q++) {
+    const text = queue[q]!
+    const done = rounds[q]!
+    const known = decodes.get(text)
+    if (known !== undefined && known <= done) continue
+    if (known === undefined && decodes.size >= MAX_READINGS) return undefined
+    decodes.set(text, done)
+    const semi = text.indexOf(';')
+    if (semi >= 0) {
+      queue.push(text.slice(0, semi), withoutParameters(text, semi))
+      rounds.push(done, done)
+    }
+    const resolved = resolvePath(text)
+    if (lastUnresolved !== undefined) {
+      queue.push(resolved)
+      rounds.push(done)
+    }
+    if (done < ROUNDS && text.includes('%')) {
+      const next = percentDecode(text, false)
+      if (next !== undefined && next !== text) {
+        queue.push(next)
+        rounds.push(done + 1)
+      }
+    }
+  }
+  const forms = new Set<string>()
+  for (const text of decodes.keys()) forms.add(foldCase(withoutTrailingSlash(collapsed(text))))
+  return forms
+}
+
+/**
+ * `s` without the `;` parameters of its segments (`/a;x/..;y/b` is `/a/../b`), as servlet
+ * containers read a path; `semi` is the index of its first `;`.
+ */
+function withoutParameters(s: string, semi: number): string {
+  let out = ''
+  let from = 0
+  for (let i = semi; i >= 0; i = s.indexOf(';', from)) {
+    out += s.slice(from, i)
+    let end = i + 1
+    while (end < s.length && s.charCodeAt(end) !== SLASH && s.charCodeAt(end) !== BACKSLASH) end++
+    from = end
+  }
+  return out + s.slice(from)
+}
+
+/** `s` with `\` read as `/` and repeated separators collapsed; dot segments kept. */
+function collapsed(s: string): string {
+  let out = ''
+  let from = 0
+  let separator = false
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c !== SLASH && c !== BACKSLASH) {
+      if (separator) {
+        out += '/'
+        from = i
+        separator = false
+      }
+      continue
+    }
+    if (!separator) out += s.slice(from, i)
+    separator = true
+  }
+  if (separator) return out + '/'
+  return from === 0 ? s : out + s.slice(from)
 }
 
 /** Set by `broadOf`: the broad form without dot-segment resolution of the path it last read. */
 let lastBroadUnresolved = ''
+/** Set by `broadOf`: the path it last read after its last decoding round. */
+let lastDeep = ''
+
+const NONE: ReadonlySet<string> = new Set()
+
+/** True when `s` has a `.` or `..` segment (`/` and `\` both separate segments). */
+function hasDotSegment(s: string): boolean {
+  for (let i = s.indexOf('.'); i >= 0; i = s.indexOf('.', i + 1)) {
+    const before = i === 0 ? SLASH : s.charCodeAt(i - 1)
+    if (before !== SLASH && before !== BACKSLASH) continue
+    let end = i + 1
+    if (s.charCodeAt(end) === DOT) end++
+    const after = end < s.length ? s.charCodeAt(end) : SLASH
+    if (after === SLASH || after === BACKSLASH) return true
+  }
+  return false
+}
 
 /**
  * The broad form of a path decoded once (`once`; `exact` is `resolvePath(once)` and
@@ -347,12 +578,8 @@ let lastBroadUnresolved = ''
  */
 function broadOf(once: string, exact: string, unresolved: string | undefined): string {
   // Decode again (rounds 2 and 3) while a round still changes something.
-  let deep = once
-  for (let round = 2; round <= 3 && deep.includes('%'); round++) {
-    const next = percentDecode(deep, false)
-    if (next === undefined || next === deep) break
-    deep = next
-  }
+  const deep = decodeLaterRounds(once, 1)
+  lastDeep = deep
   let broad = exact
   if (deep !== once) {
     broad = resolvePath(deep)

@@ -43,6 +43,7 @@ export const apiKeyRuleSchema = s.object(
           methods: s.opt(
             s.array(s.string({ minLength: 1, maxLength: 32 }), {
               minItems: 1,
+              maxItems: 64,
               description: 'Methods this key may use.',
             }),
           ),

@@ -2,7 +2,7 @@ import { parseIpEntry } from '../ip/ip-address.js'
 import { IpSet } from '../ip/ip-set.js'
 import { pointer, s, type PolicyProblem } from '../policy/schema-dsl.js'
 import type { IpRule } from '../policy/policy-types.js'
-import { baseProperties, compileScope, stringList } from './rule-base.js'
+import { baseProperties, compileScope, MAX_LIST_ITEMS, stringList } from './rule-base.js'
 import { ALLOW, PASS, type CompiledRule, type Verdict } from './rule.js'
 
 export const ipRuleSchema = s.object(
@@ -18,7 +18,8 @@ export const ipRuleSchema = s.object(
 )
 
 export function checkIpList(value: unknown, path: string, problems: PolicyProblem[]): void {
-  if (!Array.isArray(value)) return
+  // A list over its cap is already refused whole: parsing a million entries adds nothing.
+  if (!Array.isArray(value) || value.length > MAX_LIST_ITEMS) return
   value.forEach((entry, i) => {
     if (typeof entry === 'string' && !parseIpEntry(entry)) {
       problems.push({

@@ -116,9 +116,21 @@ function keyPart(value: string): string {
   return encoded.length <= 128 ? encoded : `sha256:${sha256Hex(value)}`
 }
 
+/**
+ * The key part for a credential (an Authorization, Cookie or API key header value): a digest,
+ * never the value. A store keeps its keys in plain text (Redis: anyone who can run SCAN or
+ * MONITOR reads them) and a failing store may quote them in its error, which reaches the
+ * Decision's trace. The digest is domain-separated, so it is not the SHA-256 of the key either
+ * (that is the key's verifier, in the policy; it stays out of stores and logs).
+ */
+function credentialPart(value: string): string {
+  return `digest:${sha256Hex(`sec:rateLimit:${value}`)}`
+}
+
 type KeyFn = (req: RequestView) => string
 
-function compileBy(by: RateLimitBy, ipv6Subnet: number): KeyFn {
+function compileBy(by: RateLimitBy, env: CompileEnv): KeyFn {
+  const ipv6Subnet = env.ipv6Subnet
   // IPv4 keys on the address as already formatted; IPv6 on its subnet (default /64).
   const ip: KeyFn = (req) =>
     req.client === undefined
@@ -131,12 +143,13 @@ function compileBy(by: RateLimitBy, ipv6Subnet: number): KeyFn {
     return (req) => (req.apiKeyId !== undefined ? `key:${req.apiKeyId}` : ip(req))
   if (by.startsWith('header:')) {
     const name = by.slice(7).toLowerCase()
+    const part = env.credentialHeaders.has(name) ? credentialPart : keyPart
     // A missing header falls back to the client address: otherwise omitting it would put a
     // client in one bucket shared by everyone else who omits it (or let them dodge a limit).
     return (req) => {
       const values = req.headers.all(name)
       if (values === undefined || values.every((v) => v === '')) return ip(req)
-      return `h:${name}=${keyPart(values.join(','))}`
+      return `h:${name}=${part(values.join(','))}`
     }
   }
   const name = by.slice(8)
@@ -153,7 +166,7 @@ export function compileRateLimitRule(rule: RateLimitRule, env: CompileEnv): Comp
       : [{ limit: rule.limit!, window: rule.window!, algorithm: rule.algorithm ?? 'fixedWindow' }]
   const byList =
     rule.by === undefined ? ['ip' as const] : typeof rule.by === 'string' ? [rule.by] : [...rule.by]
-  const parts = byList.map((b) => compileBy(b, env.ipv6Subnet))
+  const parts = byList.map((b) => compileBy(b, env))
   const identity: KeyFn =
     parts.length === 1 ? parts[0]! : (req) => parts.map((p) => p(req)).join('&')
   const cost = rule.cost ?? 1

@@ -64,4 +64,9 @@ export interface CompiledRule {
 export interface CompileEnv {
   readonly ipv6Subnet: number
   readonly classifyBot: (userAgent: string) => BotCategory | undefined
+  /**
+   * Lower-case names of the headers that carry credentials (Authorization, Cookie, the apiKey
+   * rules' key headers...): a rate limit keyed on one never puts its value in a store key.
+   */
+  readonly credentialHeaders: ReadonlySet<string>
 }

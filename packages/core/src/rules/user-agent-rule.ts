@@ -2,6 +2,7 @@ import { BOT_CATEGORY_NAMES, type BotCategory } from '../bots/bot-categories.js'
 import { s } from '../policy/schema-dsl.js'
 import type { UserAgentRule } from '../policy/policy-types.js'
 import { baseProperties, compileScope, stringList } from './rule-base.js'
+import { compileLiteralSet, MAX_LITERAL_CHARS } from './literal-set.js'
 import { ALLOW, PASS, type CompileEnv, type CompiledRule, type Verdict } from './rule.js'
 
 export const userAgentRuleSchema = s.object(
@@ -14,7 +15,10 @@ export const userAgentRuleSchema = s.object(
     missing: s.opt(s.boolean('Match a request with no, empty or blank User-Agent.')),
     bots: s.opt(
       s.anyOf(
-        [s.boolean(), s.array(s.string({ enum: BOT_CATEGORY_NAMES }), { minItems: 1 })],
+        [
+          s.boolean(),
+          s.array(s.string({ enum: BOT_CATEGORY_NAMES }), { minItems: 1, maxItems: 64 }),
+        ],
         `must be true, false or a list of bot categories (${BOT_CATEGORY_NAMES.join(', ')})`,
         'Match known automated clients (true), or only these categories.',
       ),
@@ -38,11 +42,25 @@ export function checkUserAgentRule(
         'a userAgent rule needs at least one of "contains", "exact", "prefix", "missing", "bots"',
     })
   }
+  // Each list is capped in entries and entry length by the schema; together they are also
+  // capped in characters, which bounds the matcher's memory (about 20 bytes a character).
+  let chars = 0
+  for (const key of ['exact', 'prefix', 'contains']) {
+    const list = rule[key]
+    if (!Array.isArray(list)) continue
+    for (const entry of list) if (typeof entry === 'string') chars += entry.length
+  }
+  if (chars > MAX_LITERAL_CHARS) {
+    problems.push({
+      path,
+      message: `"exact", "prefix" and "contains" hold ${chars} characters together: at most ${MAX_LITERAL_CHARS}`,
+    })
+  }
 }
 
 export function compileUserAgentRule(rule: UserAgentRule, env: CompileEnv): CompiledRule {
   const deny = rule.action === 'deny'
-  const literal = compileLiterals(rule)
+  const literal = compileLiteralSet(rule)
   const bots: ((c: BotCategory) => boolean) | undefined =
     rule.bots === true
       ? () => true
@@ -92,19 +110,4 @@ export function compileUserAgentRule(rule: UserAgentRule, env: CompileEnv): Comp
       return values.length === 1 && matchesOne(values[0]!) ? hit : PASS
     },
   }
-}
-
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')
-
-/**
- * One case-insensitive regex for every exact, prefix and contains entry: no lower-cased copy
- * of the agent per request. Built only from escaped literals in plain alternations, so it
- * runs in time linear in the agent's length (no nested quantifiers to backtrack through).
- */
-function compileLiterals(rule: UserAgentRule): RegExp | undefined {
-  const parts: string[] = []
-  if (rule.exact?.length) parts.push(`^(?:${rule.exact.map(escapeRegExp).join('|')})$`)
-  if (rule.prefix?.length) parts.push(`^(?:${rule.prefix.map(escapeRegExp).join('|')})`)
-  if (rule.contains?.length) parts.push(`(?:${rule.contains.map(escapeRegExp).join('|')})`)
-  return parts.length > 0 ? new RegExp(parts.join('|'), 'i') : undefined
 }

@@ -182,26 +182,51 @@ describe('MemoryStore memory bound', () => {
       expect(store.size).toBeLessThanOrEqual(maxKeys)
     }
     expect(store.size).toBe(maxKeys)
-    // The newest keys survived (oldest-inserted are evicted first)...
+    // The newest key is held (nothing came after it)...
     expect(one(store, fw(`flood:${3 * maxKeys - 1}`, 5, 3_600_000)).remaining).toBe(3)
-    // ...and an evicted key starts fresh.
-    expect(one(store, fw('flood:0', 5, 3_600_000)).remaining).toBe(4)
+    // ...and every key either kept its count or was evicted and starts fresh: nothing else.
+    let kept = 0
+    for (let i = 0; i < 3 * maxKeys - 1; i++) {
+      const { remaining } = one(store, fw(`flood:${i}`, 5, 3_600_000))
+      expect([3, 4]).toContain(remaining)
+      if (remaining === 3) kept++
+    }
+    expect(kept).toBeGreaterThan(0)
     expect(store.size).toBe(maxKeys)
   })
 
-  it('evicts the oldest-inserted key, which then starts fresh', () => {
+  it('evicts the key that has spent least: a denied key outlives the keys that push in', () => {
     const { store } = storeAt(0, 2)
-    one(store, fw('a', 3, 60_000))
-    one(store, fw('a', 3, 60_000))
-    one(store, fw('a', 3, 60_000))
-    expect(one(store, fw('a', 3, 60_000)).allowed).toBe(false)
+    for (let i = 0; i < 3; i++) one(store, fw('a', 3, 60_000))
+    expect(one(store, fw('a', 3, 60_000)).allowed).toBe(false) // a: denied (spent 3 + 1)
     one(store, fw('b', 3, 60_000))
-    one(store, fw('b', 3, 60_000)) // an update does not make b newer than it was
-    one(store, fw('c', 3, 60_000)) // evicts a
+    one(store, fw('b', 3, 60_000)) // b: spent 2
+    one(store, fw('c', 3, 60_000)) // full: evicts b, the least spent
     expect(store.size).toBe(2)
-    expect(one(store, fw('a', 3, 60_000)).remaining).toBe(2) // fresh again; evicts b
-    expect(one(store, fw('c', 3, 60_000)).remaining).toBe(1) // c kept its count
-    expect(one(store, fw('b', 3, 60_000)).remaining).toBe(2) // b was evicted
+    expect(one(store, fw('c', 3, 60_000)).remaining).toBe(1) // c kept its count (now spent 2)
+    expect(one(store, fw('b', 3, 60_000)).remaining).toBe(2) // b starts over; evicts c (2 < 4)
+    expect(one(store, fw('a', 3, 60_000)).allowed).toBe(false) // a was never evicted
+    expect(one(store, fw('c', 3, 60_000)).remaining).toBe(2) // c was
+  })
+
+  it('counts spending in requests: a small limit or a large cost buys no protection', () => {
+    const { store } = storeAt(0, 2)
+    for (let i = 0; i < 6; i++) one(store, fw('victim', 5, 60_000)) // 5 admitted, 1 denied: 6
+    // One request each: all of its limit (1 of 1), or 30 units of 100. Each has spent 1.
+    one(store, fw('small', 1, 60_000))
+    one(store, fw('costly', 100, 60_000, 30)) // evicts 'small' (1 < 6)
+    one(store, fw('small', 1, 60_000)) // evicts 'costly' (1 < 6)
+    expect(one(store, fw('victim', 5, 60_000)).allowed).toBe(false)
+    expect(one(store, fw('costly', 100, 60_000, 30)).remaining).toBe(70) // started over
+  })
+
+  it('of keys that have spent as much, evicts the one whose state expires first', () => {
+    const { store } = storeAt(0, 2)
+    one(store, fw('long', 5, 60_000))
+    one(store, fw('short', 5, 1000))
+    one(store, fw('new', 5, 60_000)) // evicts 'short': it would have started over in 1 s anyway
+    expect(one(store, fw('long', 5, 60_000)).remaining).toBe(3)
+    expect(one(store, fw('short', 5, 1000)).remaining).toBe(4)
   })
 
   it('reclaims expired keys before evicting live ones', () => {

@@ -3,8 +3,16 @@
 // call is atomic without locks.
 //
 // Memory is bounded by `maxKeys` and laid out so that a million keys stay small: one
-// Map<string, slot> entry per key (the key string plus an integer), and the state in shared
-// typed-array columns indexed by slot, instead of one object per key.
+// Map<string, slot> entry per key (the key string plus an integer), the state in shared
+// typed-array columns indexed by slot, and one array slot -> key, instead of one object per key.
+//
+// Eviction, when full, must not hand an attacker a reset: evicting a counter gives its owner back
+// what it had spent. So the store keeps, per key, how many requests' worth of its limit it has
+// spent (a denied key counts one more than its limit), and evicts the key that has spent least
+// among a random sample of EVICTION_SAMPLE keys. A flood of fresh keys (1 request each) then only
+// displaces other keys that have spent about as little; a counter that has spent u survives until
+// every other key of a sample has spent at least u, i.e. until the attacker has raised most of
+// the store to u requests per key. See the README (MemoryStore) for what this trades away.
 
 import {
   KEEP_STATE,
@@ -20,7 +28,8 @@ import type { RateLimitCheck, RateLimitOutcome, Store } from '../types.js'
 export interface MemoryStoreOptions {
   /**
    * Most keys held at once (default 1,000,000). When a new key would exceed it, expired keys
-   * are reclaimed first, then the oldest-inserted key is evicted (its counter starts over).
+   * are reclaimed first; then, of a random sample of 16 keys, the one that has spent least of
+   * its limit is evicted (its counter starts over). Keys near or over their limit are kept.
    */
   maxKeys?: number
   /** Clock in milliseconds (default `Date.now`); inject one in tests. */
@@ -37,6 +46,11 @@ const INITIAL_CAPACITY = 1024
 const SWEEP_PER_INSERT = 2
 // Expired entries looked at, when full, before evicting a live key.
 const SWEEP_WHEN_FULL = 32
+// Keys sampled to choose the one to evict. For a counter that has spent u to be evicted, all the
+// others in its sample must have spent at least u: with a fraction f of the store at u or more,
+// that happens with probability f^15 per sample holding it. 16 keeps that negligible unless
+// nearly the whole store has spent as much, for 16 reads of typed arrays per eviction.
+const EVICTION_SAMPLE = 16
 
 // Algorithm tag per slot. 0 marks a free slot. Column use per algorithm:
 //   fixedWindow:   s0 = windowStart, s1 = count
@@ -47,10 +61,35 @@ const FIXED = 1
 const SLIDING = 2
 const TOKEN = 3
 
-type EntryCursor = Iterator<[string, number]>
-
 function describe(x: unknown): string {
   return typeof x === 'number' ? String(x) : typeof x
+}
+
+/**
+ * Requests' worth of its limit a key has spent, as of this outcome: what evicting it would give
+ * back. In requests rather than units or a fraction of the limit, so a flood cannot buy a high
+ * value cheaply through a rule with a small limit or a large cost. A denied key counts one more
+ * than its limit: it is asking for more, and must outrank a key that merely used it all.
+ */
+function spentOf(check: RateLimitCheck, outcome: RateLimitOutcome): number {
+  // Only reached for a check the algorithm accepted: limit and cost are finite and >= 0. A
+  // fractional limit (floored by the algorithm) shifts the value by less than one unit: not
+  // flooring here, and dividing only when a request costs more than 1, keeps this cheap on the
+  // hot path (every request to an existing key runs it).
+  const units = check.limit - outcome.remaining // remaining is 0 when denied
+  const cost = check.cost
+  const spent = cost > 1 ? units / cost : units
+  return outcome.allowed ? spent : spent + 1
+}
+
+/** A non-zero 32-bit seed, from the platform's CSPRNG where there is one. */
+function randomSeed(): number {
+  const seed = new Uint32Array(1)
+  const crypto = (globalThis as { crypto?: { getRandomValues?: (a: Uint32Array) => unknown } })
+    .crypto
+  if (typeof crypto?.getRandomValues === 'function') crypto.getRandomValues(seed)
+  else seed[0] = Math.floor(Math.random() * 2 ** 32)
+  return seed[0] || 1
 }
 
 /**
@@ -65,8 +104,10 @@ export class MemoryStore implements Store {
   declare readonly timeoutMs?: number
   readonly #clock: () => number
 
-  /** key -> slot. Map order is insertion order, which is also the eviction order. */
+  /** key -> slot. */
   #slots = new Map<string, number>()
+  /** slot -> key ('' for a free slot): lets sweeps and evictions walk slots, not the Map. */
+  #keys: string[] = []
   #capacity = 0
   #used = 0 // slots ever handed out (high-water mark); slots >= #used are untouched
   #freeHead = -1
@@ -75,14 +116,16 @@ export class MemoryStore implements Store {
   #s0 = new Float64Array(0)
   #s1 = new Float64Array(0)
   #s2 = new Float64Array(0)
-
-  // Live Map iterators. The spec makes a Map iterator skip deleted entries and reach entries
-  // added after it was created, so a persistent cursor walks the Map in O(1) amortised per
-  // step, where a fresh `keys().next()` would rescan the holes deletions leave behind.
-  // Evict cursor: every entry before it has been evicted, so its next entry is the oldest.
-  #evictCursor: EntryCursor | undefined
-  // Sweep cursor: goes round the Map looking for expired entries.
-  #sweepCursor: EntryCursor | undefined
+  /** Requests' worth of its limit each key had spent at its last update (see `spentOf`). */
+  #spent = new Float32Array(0)
+  /** Next slot the sweep looks at: it goes round the slots looking for expired keys. */
+  #sweepAt = 0
+  /**
+   * xorshift32 state for eviction samples. A private generator seeded from the CSPRNG, not
+   * Math.random: an app may expose Math.random's output (ids), from which its state can be
+   * recovered, and an attacker who could predict the sample could aim evictions.
+   */
+  #random = randomSeed()
 
   constructor(options: MemoryStoreOptions = {}) {
     const opts: MemoryStoreOptions = options ?? {}
@@ -113,8 +156,8 @@ export class MemoryStore implements Store {
   /** Forgets every key and gives the memory back. */
   clear(): void {
     this.#slots = new Map()
-    this.#evictCursor = undefined
-    this.#sweepCursor = undefined
+    this.#keys = []
+    this.#sweepAt = 0
     this.#used = 0
     this.#freeHead = -1
     this.#allocate(Math.min(INITIAL_CAPACITY, this.maxKeys))
@@ -161,7 +204,7 @@ export class MemoryStore implements Store {
           check,
           now,
         )
-        const at = this.#commit(key, slot, FIXED, step, now)
+        const at = this.#commit(check, slot, FIXED, step, now)
         if (at >= 0 && step.state !== undefined) {
           this.#s0[at] = step.state.windowStart
           this.#s1[at] = step.state.count
@@ -181,7 +224,7 @@ export class MemoryStore implements Store {
           check,
           now,
         )
-        const at = this.#commit(key, slot, SLIDING, step, now)
+        const at = this.#commit(check, slot, SLIDING, step, now)
         if (at >= 0 && step.state !== undefined) {
           this.#s0[at] = step.state.windowStart
           this.#s1[at] = step.state.prev
@@ -196,7 +239,7 @@ export class MemoryStore implements Store {
           check,
           now,
         )
-        const at = this.#commit(key, slot, TOKEN, step, now)
+        const at = this.#commit(check, slot, TOKEN, step, now)
         if (at >= 0 && step.state !== undefined) {
           this.#s0[at] = step.state.tokenMs
           this.#s1[at] = step.state.lastMs
@@ -212,17 +255,24 @@ export class MemoryStore implements Store {
    * Does what `step.ttlMs` asks: keep (returns -1), delete (returns -1) or store, in which case
    * it returns the slot whose state columns the caller fills.
    */
-  #commit(key: string, slot: number, tag: number, step: Step<unknown>, now: number): number {
+  #commit(
+    check: RateLimitCheck,
+    slot: number,
+    tag: number,
+    step: Step<unknown>,
+    now: number,
+  ): number {
     const ttlMs = step.ttlMs
     if (ttlMs === KEEP_STATE) return -1
     if (ttlMs <= 0 || step.state === undefined) {
       // Fresh-equivalent state: holding it would only cost memory.
-      if (slot >= 0) this.#delete(key, slot)
+      if (slot >= 0) this.#delete(check.key, slot)
       return -1
     }
-    const at = slot >= 0 ? slot : this.#insert(key, now)
+    const at = slot >= 0 ? slot : this.#insert(check.key, now)
     this.#algo[at] = tag
     this.#expiresAt[at] = now + ttlMs
+    this.#spent[at] = spentOf(check, step.outcome)
     return at
   }
 
@@ -230,55 +280,91 @@ export class MemoryStore implements Store {
     this.#sweep(now, SWEEP_PER_INSERT)
     if (this.#slots.size >= this.maxKeys) {
       this.#sweep(now, SWEEP_WHEN_FULL)
-      while (this.#slots.size >= this.maxKeys) this.#evictOldest()
-    } else {
-      // Not full: drop the evict cursor so it does not pin an old Map table across rehashes;
-      // it is rebuilt (from the oldest entry) the next time the store fills up.
-      this.#evictCursor = undefined
+      while (this.#slots.size >= this.maxKeys) this.#evict(now)
     }
     const slot = this.#allocSlot()
     // Store a copy of the key: a key built from a slice of a large request string (a header)
     // can otherwise keep that whole string alive for as long as the entry lives, and the
     // memory bound would no longer hold. The JSON round trip yields a new string made from
     // the key's characters only. It costs ~0.2 µs, once per new key.
-    this.#slots.set(JSON.parse(JSON.stringify(key)) as string, slot)
+    const copy = JSON.parse(JSON.stringify(key)) as string
+    this.#slots.set(copy, slot)
+    this.#keys[slot] = copy
     return slot
   }
 
   #delete(key: string, slot: number): void {
     this.#slots.delete(key)
+    this.#keys[slot] = ''
     this.#algo[slot] = 0
     this.#s0[slot] = this.#freeHead
     this.#freeHead = slot
   }
 
-  /** Looks at up to `budget` entries after the sweep cursor and reclaims the expired ones. */
+  /** Looks at the next `budget` slots after the sweep cursor and reclaims expired keys. */
   #sweep(now: number, budget: number): void {
-    const n = Math.min(budget, this.#slots.size)
+    const used = this.#used
+    const n = Math.min(budget, used)
+    let at = this.#sweepAt
     for (let i = 0; i < n; i++) {
-      let cursor = this.#sweepCursor
-      let r = cursor?.next()
-      if (r === undefined || r.done === true) {
-        // End of a round (or first use): start the next round at the oldest entry.
-        cursor = this.#slots.entries()
-        this.#sweepCursor = cursor
-        r = cursor.next()
-        if (r.done === true) return
+      if (at >= used) at = 0
+      if (this.#algo[at] !== 0 && (this.#expiresAt[at] ?? 0) <= now) {
+        this.#delete(this.#keys[at] ?? '', at)
       }
-      const [key, slot] = r.value
-      if ((this.#expiresAt[slot] ?? 0) <= now) this.#delete(key, slot)
+      at++
     }
+    this.#sweepAt = at
   }
 
-  #evictOldest(): void {
-    let r = this.#evictCursor?.next()
-    if (r === undefined || r.done === true) {
-      this.#evictCursor = this.#slots.entries()
-      r = this.#evictCursor.next()
-      if (r.done === true) return
+  /**
+   * Frees one slot of a full store. Samples EVICTION_SAMPLE slots (every slot, in a store that
+   * small) and deletes an expired key if it meets one, else the live key that has spent least;
+   * of equals, the one expiring first, which gives back its budget soonest anyway.
+   */
+  #evict(now: number): void {
+    const used = this.#used
+    const everySlot = used <= EVICTION_SAMPLE
+    const n = everySlot ? used : EVICTION_SAMPLE
+    let victim = -1
+    let victimSpent = Infinity
+    let victimExpiry = Infinity
+    for (let i = 0; i < n; i++) {
+      const slot = everySlot ? i : this.#randomSlot(used)
+      // Full means every slot below #used holds a key; a free one would be room already.
+      if (this.#algo[slot] === 0) continue
+      const expiresAt = this.#expiresAt[slot] ?? 0
+      if (expiresAt <= now) {
+        victim = slot
+        break
+      }
+      const spent = this.#spent[slot] ?? 0
+      if (spent < victimSpent || (spent === victimSpent && expiresAt < victimExpiry)) {
+        victim = slot
+        victimSpent = spent
+        victimExpiry = expiresAt
+      }
     }
-    const [key, slot] = r.value
-    this.#delete(key, slot)
+    if (victim >= 0) this.#delete(this.#keys[victim] ?? '', victim)
+    else this.#evictAny()
+  }
+
+  /**
+   * Unreachable while `#evict`'s invariant holds (a full store has no free slot below #used);
+   * kept so that a broken invariant costs an arbitrary eviction, never an endless loop.
+   */
+  #evictAny(): void {
+    const first = this.#slots.entries().next()
+    if (first.done !== true) this.#delete(first.value[0], first.value[1])
+  }
+
+  /** A slot in [0, n), uniformly (to within n / 2^32). */
+  #randomSlot(n: number): number {
+    let x = this.#random
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    this.#random = x
+    return Math.floor(((x >>> 0) / 2 ** 32) * n)
   }
 
   #allocSlot(): number {
@@ -296,15 +382,19 @@ export class MemoryStore implements Store {
 
   /** (Re)allocates the columns at `capacity`, keeping the first `#used` slots. */
   #allocate(capacity: number): void {
-    const grow = <T extends Float64Array | Uint8Array>(old: T, next: T): T => {
+    const grow = <T extends Float64Array | Float32Array | Uint8Array>(old: T, next: T): T => {
       next.set(old.subarray(0, this.#used))
       return next
     }
+    const keys = new Array<string>(capacity).fill('')
+    for (let i = 0; i < this.#used; i++) keys[i] = this.#keys[i] ?? ''
+    this.#keys = keys
     this.#algo = grow(this.#algo, new Uint8Array(capacity))
     this.#expiresAt = grow(this.#expiresAt, new Float64Array(capacity))
     this.#s0 = grow(this.#s0, new Float64Array(capacity))
     this.#s1 = grow(this.#s1, new Float64Array(capacity))
     this.#s2 = grow(this.#s2, new Float64Array(capacity))
+    this.#spent = grow(this.#spent, new Float32Array(capacity))
     this.#capacity = capacity
   }
 }
