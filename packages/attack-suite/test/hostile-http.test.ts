@@ -30,21 +30,23 @@ const repeat = (n: number, line: (i: number) => readonly [string, string]) =>
 // under it so they reach the app, the others go well over it.
 const ATTACKS: readonly Attack[] = [
   {
-    label: '1,500 header lines, under the size limit',
+    // 500 short lines: under Node's limits on every version (Node 20 takes 1,500 lines of
+    // ~15 KiB; Node 24 answers 431 itself somewhere between 500 and 1,000 lines).
+    label: '500 header lines, under the size limit',
     request: () =>
       head(
         '/open',
-        repeat(1500, (i) => [`h${i}`, 'v']),
+        repeat(500, (i) => [`h${i}`, 'v']),
       ),
     statuses: [200],
     says: '"code":"allowed"',
   },
   {
-    label: '1,500 header lines on a route with header caps',
+    label: '500 header lines on a route with header caps',
     request: () =>
       head(
         '/capped/x',
-        repeat(1500, (i) => [`h${i}`, 'v']),
+        repeat(500, (i) => [`h${i}`, 'v']),
       ),
     statuses: [403],
     says: '"error":"header.denied"',
