@@ -3,12 +3,12 @@
 // killed with SIGKILL and started again 1.5 s later. The app must not crash or leak, no request
 // may hang past the store's timeout, every answer must be the policy's (200, or 503 when failing
 // closed), and once Redis is back the limits must count again.
+import { startRedis, stopAllRedis, type PrivateRedis } from '@sec/test-kit/redis-server'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { startChildApp, stopAllChildren, type ChildApp } from '../src/child-app.js'
 import { latencySummary, runLoad, type LoadResult } from '../src/load.js'
 import { LIMITED_LIMIT, LIMITED_PATH, LOAD_PATH, loadPolicy } from '../src/policies.js'
 import { ADAPTERS, type AdapterName } from '../src/protocol.js'
-import { startRedis, stopAllRedis, type PrivateRedis } from '../src/redis-process.js'
 import { pick } from '../src/settings.js'
 
 /** The store's bound on one decision. */

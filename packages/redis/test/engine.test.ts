@@ -2,14 +2,14 @@
 // `INFO commandstats` counts only our commands: headers, 429s, keys and their TTLs, and one
 // script call (one round trip) per decision however many rate-limit rules apply.
 import { createEngine, type Decision, type Engine } from '@sec/core'
+import { commandCalls, startRedis, type PrivateRedis } from '@sec/test-kit/redis-server'
 import { Redis } from 'ioredis'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keySlot, RedisStore } from '../dist/index.js'
 import { uniquePrefix } from './clients.js'
-import { commandCalls, startRedis, type OwnRedis } from './fixtures/redis-server.js'
 
-let server: OwnRedis
+let server: PrivateRedis
 let admin: Redis
 const clients: Record<string, Redis | ReturnType<typeof createClient>> = {}
 

@@ -3,11 +3,11 @@
 // engines on an ioredis and a node-redis client keep deciding. Both clients use their default
 // options, and neither gets an 'error' listener from the test: RedisStore must attach one.
 import { createEngine, type Decision, type Engine } from '@sec/core'
+import { commandCalls, startRedis, type PrivateRedis } from '@sec/test-kit/redis-server'
 import { Redis } from 'ioredis'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisStore } from '../dist/index.js'
-import { commandCalls, startRedis, type OwnRedis } from './fixtures/redis-server.js'
 
 const TIMEOUT_MS = 200
 /** What a decision may take beyond the store's timeoutMs (timer and event-loop slack). */
@@ -20,7 +20,7 @@ const onException = (error: unknown) => faults.push({ kind: 'uncaughtException',
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-let server: OwnRedis
+let server: PrivateRedis
 let admin: Redis
 let io: Redis
 let nr: ReturnType<typeof createClient>

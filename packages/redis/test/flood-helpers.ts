@@ -1,53 +1,8 @@
-// Helpers of flood.test.ts: a private redis-server started with the options a test needs (the
-// shared fixture starts a plain one), many decisions in flight at once, and key listings by SCAN.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+// Helpers of flood.test.ts: many decisions in flight at once, key listings by SCAN, INFO fields
+// and Redis's clock. (Its private redis-server comes from @sec/test-kit/redis-server.)
 import type { Redis } from 'ioredis'
-import { freePort } from './fixtures/redis-server.js'
-
-export interface PrivateRedis {
-  readonly port: number
-  stop(): Promise<void>
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-function ping(port: number): boolean {
-  const out = spawnSync('redis-cli', ['-p', String(port), 'ping'], {
-    encoding: 'utf8',
-    timeout: 2000,
-  })
-  return out.status === 0 && out.stdout.trim() === 'PONG'
-}
-
-/** Starts `redis-server --port <free> <args>` in the foreground; resolves once it answers. */
-export async function startPrivateRedis(args: readonly string[]): Promise<PrivateRedis> {
-  const port = await freePort()
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
-    { stdio: 'ignore' },
-  )
-  let exited = false
-  const gone = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      exited = true
-      resolve()
-    }),
-  )
-  const deadline = Date.now() + 10_000
-  while (!ping(port)) {
-    if (exited) throw new Error(`redis-server on port ${port} exited during start`)
-    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer`)
-    await sleep(50)
-  }
-  return {
-    port,
-    async stop() {
-      if (!exited) child.kill('SIGKILL')
-      await gone
-    },
-  }
-}
 
 /** Runs `task(i)` for i in [0, n) with `inFlight` calls pending at any time. */
 export async function inParallel(

@@ -10,19 +10,12 @@
 //    an evicting policy (`allkeys-lru`, `volatile-ttl`) Redis makes room by deleting counters,
 //    the victim's among them, which resets its limit: the reason for the recommendation.
 import { createEngine, type Decision, type Engine } from '@sec/core'
+import { startRedis, type PrivateRedis } from '@sec/test-kit/redis-server'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { RedisStore, type RedisStoreOptions } from '../dist/index.js'
 import { REDIS_URL, ioredis, uniquePrefix } from './clients.js'
-import {
-  awayFromWindowEnd,
-  deleteKeys,
-  inParallel,
-  infoField,
-  scanKeys,
-  startPrivateRedis,
-  type PrivateRedis,
-} from './flood-helpers.js'
+import { awayFromWindowEnd, deleteKeys, inParallel, infoField, scanKeys } from './flood-helpers.js'
 
 const LONG = process.env.SEC_ATTACK_LONG === '1'
 const CLIENTS = LONG ? 1_000_000 : 250_000
@@ -179,7 +172,9 @@ describe('a full Redis (private redis-server, maxmemory 2mb)', () => {
   const prefix = 'full:'
 
   beforeAll(async () => {
-    server = await startPrivateRedis(['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction'])
+    server = await startRedis({
+      args: ['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction'],
+    })
     admin = new Redis(server.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 1 })
     await admin.connect()
     pipelined = new Redis(server.port, '127.0.0.1', {
@@ -193,7 +188,7 @@ describe('a full Redis (private redis-server, maxmemory 2mb)', () => {
   afterAll(async () => {
     pipelined?.disconnect()
     admin?.disconnect()
-    await server?.stop()
+    await server?.kill()
   })
 
   beforeEach(async () => {
