@@ -1,7 +1,7 @@
 import { createBotClassifier } from './bots/bot-categories.js'
 import { compileClientIp } from './ip/client-ip.js'
 import { createClientLookup, type ClientLookup } from './ip/client-cache.js'
-import { escapeControl } from './log/escape.js'
+import { EngineDecisionEvent } from './log/decision-event.js'
 import type {
   ApiKeyRule,
   CustomRuleConfig,
@@ -76,7 +76,6 @@ export interface Engine {
 
 /** Wait this long for a store without its own `timeoutMs`. */
 const DEFAULT_STORE_TIMEOUT_MS = 1000
-const MAX_UA_LOGGED = 256
 
 const INVALID_TARGET = 'The request target is not a valid path.'
 const MESSAGES: Record<string, string> = {
@@ -149,12 +148,15 @@ export function createEngine(
   const store = options.store ?? new MemoryStore()
   const onDecision = options.onDecision
   const logLevel = valid.log ?? 'all'
+  let memoSlots = 0
   const env: CompileEnv = {
     ipv6Subnet: valid.clientIp?.ipv6Subnet ?? 64,
     classifyBot: createBotClassifier(),
     credentialHeaders: credentialHeaders(valid.rules),
+    memoSlot: () => memoSlots++,
   }
   const rules = valid.rules.map((rule) => compileRule(rule, env, custom))
+  const hasMonitorRules = rules.some((r) => r.monitor)
   const lookupClient = createClientLookup(compileClientIp(valid.clientIp ?? {}))
   const storeTimeout = store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS
   const consumeChecks = (checks: readonly RateLimitCheck[]) => store.consume(checks)
@@ -433,23 +435,20 @@ export function createEngine(
     start: number,
   ): DecisionEvent {
     const ua = view?.headers.all('user-agent')?.[0] ?? ''
-    const monitored: string[] = []
-    for (const r of d.results) if (r.monitor && r.outcome === 'deny') monitored.push(r.ruleId)
-    const event: DecisionEvent = {
-      time: Date.now(),
-      method: escapeControl(typeof input.method === 'string' ? input.method : '', 32),
-      path: escapeControl(view ? view.path.exact : rawPath(input.url), 2048),
-      clientIp: d.clientIp,
-      userAgent: escapeControl(ua, MAX_UA_LOGGED),
-      allowed: d.allowed,
-      status: d.status,
-      code: d.code,
-      durationMs: Math.round((clock() - start) * 1000) / 1000,
+    let monitored: string[] | undefined
+    if (hasMonitorRules) {
+      for (const r of d.results) {
+        if (r.monitor && r.outcome === 'deny') (monitored ??= []).push(r.ruleId)
+      }
     }
-    if (d.ruleId !== undefined) event.ruleId = d.ruleId
-    if (d.apiKeyId !== undefined) event.apiKeyId = d.apiKeyId
-    if (monitored.length > 0) event.monitored = monitored
-    return event
+    return new EngineDecisionEvent(
+      typeof input.method === 'string' ? input.method : '',
+      view ? view.path.exact : rawPath(input.url),
+      ua,
+      d,
+      Math.round((clock() - start) * 1000) / 1000,
+      monitored,
+    )
   }
 
   function invalidTarget(input: RequestInput): Decision {
@@ -609,6 +608,7 @@ function buildView(input: RequestInput, lookupClient: ClientLookup): RequestView
     headers,
     client: client.ip,
     clientIp: client.text,
+    clientMemo: client.memo,
     context,
     apiKeyId: undefined,
   }

@@ -422,6 +422,47 @@ describe('rate limits', () => {
   })
 })
 
+describe('rate-limit plans kept per client', () => {
+  it('each client keeps its own keys, and a store cannot change a check', async () => {
+    const seen: string[] = []
+    const memory = new MemoryStore()
+    const recording: Store = {
+      consume: (checks) => (seen.push(...checks.map((c) => c.key)), memory.consume(checks)),
+    }
+    const engine = createEngine(
+      policy([{ id: 'rl', type: 'rateLimit', limit: 2, window: '1m' }], {
+        clientIp: { ipv6Subnet: 48 },
+      }),
+      { store: recording },
+    )
+    for (const remoteAddress of ['203.0.113.7', '198.51.100.1', '203.0.113.7', '2001:db8:1:2::1'])
+      await engine.decide(req({ remoteAddress }))
+    await engine.decide(req({ remoteAddress: '2001:db8:1:3::1' })) // same /48
+    expect(seen).toEqual([
+      'rl:0:ip:203.0.113.7',
+      'rl:0:ip:198.51.100.1',
+      'rl:0:ip:203.0.113.7',
+      'rl:0:ip:2001:db8:1::/48',
+      'rl:0:ip:2001:db8:1::/48',
+    ])
+    expect((await engine.decide(req())).status).toBe(429)
+
+    // A store that writes into a check would change every later request's key: checks are
+    // frozen, so it fails (closed, here) instead.
+    const writer: Store = {
+      consume: (checks) => {
+        ;(checks[0] as { key: string }).key = 'shared'
+        return memory.consume(checks)
+      },
+    }
+    const strict = createEngine(policy([{ id: 'rl', type: 'rateLimit', limit: 5, window: '1m' }]), {
+      store: writer,
+    })
+    expect((await strict.decide(req())).code).toBe('store.unavailable')
+    expect((await strict.decide(req())).code).toBe('store.unavailable')
+  })
+})
+
 describe('store faults (principle 5)', () => {
   const broken: Store = { consume: () => Promise.reject(new Error('ECONNREFUSED')) }
   const hanging: Store = { consume: () => new Promise(() => {}), timeoutMs: 50 }

@@ -6,9 +6,14 @@ import type { ClientIpResolver } from './client-ip.js'
 export interface ResolvedClient {
   readonly ip: IpAddress | undefined
   readonly text: string
+  /**
+   * What rules derive from the client alone (a rate limit's store keys), by slot: computed on a
+   * client's first request and reused for as long as the client stays cached. Slots are handed
+   * out per engine (`CompileEnv.memoSlot`).
+   */
+  readonly memo: unknown[]
 }
 
-const UNKNOWN: ResolvedClient = Object.freeze({ ip: undefined, text: '' })
 const MAX_ENTRIES = 10_000
 
 /**
@@ -20,17 +25,19 @@ export type ClientLookup = (remoteAddress: unknown, headers: HeaderReader) => Re
 
 export function createClientLookup(resolver: ClientIpResolver): ClientLookup {
   const peers = new Map<string, ResolvedClient>()
+  // One per engine, not shared: rules write their memo into it.
+  const unknown: ResolvedClient = { ip: undefined, text: '', memo: [] }
   const resolve = (
     remote: string | undefined,
     header: readonly string[] | undefined,
   ): ResolvedClient => {
     const ip = resolver.resolve(remote, header)
-    return ip === undefined ? UNKNOWN : { ip, text: formatIp(ip) }
+    return ip === undefined ? unknown : { ip, text: formatIp(ip), memo: [] }
   }
   return (remoteAddress, headers) => {
     const remote = typeof remoteAddress === 'string' ? remoteAddress : undefined
     if (resolver.readsHeader) return resolve(remote, headers.all(resolver.header))
-    if (remote === undefined) return UNKNOWN
+    if (remote === undefined) return unknown
     let hit = peers.get(remote)
     if (hit === undefined) {
       hit = resolve(remote, undefined)

@@ -4,13 +4,7 @@
  * Returns the input unchanged (no allocation) in the common case.
  */
 export function escapeControl(text: string, maxLength = Infinity): string {
-  let clean = true
-  for (let i = 0; i < text.length; i++) {
-    if (needsEscape(text.charCodeAt(i))) {
-      clean = false
-      break
-    }
-  }
+  const clean = !NEEDS_ESCAPE.test(text)
   const cut = text.length > maxLength ? text.slice(0, maxLength) : text
   if (clean) return cut.length < text.length ? cut + '…' : cut
   let out = ''
@@ -22,6 +16,11 @@ export function escapeControl(text: string, maxLength = Infinity): string {
   }
   return cut.length < text.length ? out + '…' : out
 }
+
+// What needsEscape matches, as a RegExp: it finds out that a string is clean about twice as
+// fast as a charCodeAt loop.
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /[\u0000-\u001f\\\u007f-\u009f\u2028\u2029]/
 
 // Control characters, and the backslash itself so an escaped `\x0a` cannot be confused with
 // one the client sent literally.

@@ -173,7 +173,6 @@ export function compileRateLimitRule(rule: RateLimitRule, env: CompileEnv): Comp
   const byIpOnly = byList.length === 1 && byList[0] === 'ip'
   const limits = specs.map((spec, i) => ({
     prefix: `${rule.id}:${i}:`,
-    ipPrefix: `${rule.id}:${i}:ip:`,
     algorithm: spec.algorithm ?? 'fixedWindow',
     limit: spec.limit,
     windowMs: parseDuration(spec.window) ?? 60_000,
@@ -189,27 +188,41 @@ export function compileRateLimitRule(rule: RateLimitRule, env: CompileEnv): Comp
       policyItem: `${quotedName};q=${l.limit};w=${windowSeconds}`,
     }
   })
+  const failMode = rule.failMode
+  // Frozen: a plan may serve many requests, and a store that wrote into a check would change
+  // the key of every later one.
+  const planFor = (who: string): RateLimitPlan =>
+    Object.freeze({
+      checks: Object.freeze(
+        limits.map((l) =>
+          Object.freeze<RateLimitCheck>({
+            key: l.prefix + who,
+            algorithm: l.algorithm,
+            limit: l.limit,
+            windowMs: l.windowMs,
+            cost,
+            scope: who,
+          }),
+        ),
+      ),
+      info,
+      failMode,
+    })
+  // A rule keyed by the client alone asks the same of the store on every request of a client:
+  // its plan (store keys included) is made once and kept with the cached client. Besides the
+  // allocations, that saves hashing a fresh key string in the store's Map on every request.
+  const memoSlot = byIpOnly ? env.memoSlot() : -1
   return {
     id: rule.id,
     type: 'rateLimit',
     monitor: rule.mode === 'monitor',
     applies: compileScope(rule, 'broad'),
     plan(req): RateLimitPlan {
-      // The common case, one IPv4 client keyed by address, builds its key in one concatenation.
-      const v4 = byIpOnly && req.client !== undefined && req.client.version === 4
-      const who = v4 ? `ip:${req.clientIp}` : identity(req)
-      const checks: RateLimitCheck[] = []
-      for (const l of limits) {
-        checks.push({
-          key: v4 ? l.ipPrefix + req.clientIp : l.prefix + who,
-          algorithm: l.algorithm,
-          limit: l.limit,
-          windowMs: l.windowMs,
-          cost,
-          scope: who,
-        })
-      }
-      return { checks, info, failMode: rule.failMode }
+      if (memoSlot < 0) return planFor(identity(req))
+      const memo = req.clientMemo
+      return (
+        (memo[memoSlot] as RateLimitPlan | undefined) ?? (memo[memoSlot] = planFor(identity(req)))
+      )
     },
   }
 }

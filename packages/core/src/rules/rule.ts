@@ -15,6 +15,8 @@ export interface RequestView {
   readonly client: IpAddress | undefined
   /** `client` as text ('' when unknown). */
   readonly clientIp: string
+  /** Values rules derive from the client alone, kept with the cached client (see ResolvedClient). */
+  readonly clientMemo: unknown[]
   readonly context: Readonly<Record<string, string | undefined>> | undefined
   /** Set by an apiKey rule once a key verified. */
   apiKeyId: string | undefined
@@ -69,4 +71,6 @@ export interface CompileEnv {
    * rules' key headers...): a rate limit keyed on one never puts its value in a store key.
    */
   readonly credentialHeaders: ReadonlySet<string>
+  /** A slot of `RequestView.clientMemo` for this rule's own use. */
+  readonly memoSlot: () => number
 }
