@@ -68,7 +68,21 @@ function isWireUrl(url: string, target: string): boolean {
   return href(url.slice(0, pathStart) + target) === url // dot segments, escapes URL added
 }
 
-function requestInput(c: Context, options: HonoSecOptions): RequestInput {
+interface NodeResponseLike {
+  readonly headersSent: boolean
+  setHeader(name: string, value: string): unknown
+}
+
+/** `c.env.outgoing`: Node's response, beside `incoming`. */
+function nodeOutgoing(env: unknown): NodeResponseLike | undefined {
+  const outgoing: unknown = isObject(env) ? env.outgoing : undefined
+  return isObject(outgoing) && typeof outgoing.setHeader === 'function'
+    ? (outgoing as unknown as NodeResponseLike)
+    : undefined
+}
+
+/** The request as the engine reads it; `wire` when it is Node's request as received. */
+function requestInput(c: Context, options: HonoSecOptions): { input: RequestInput; wire: boolean } {
   const context = options.context?.(c)
   const peer = options.getConnInfo?.(c)?.remote?.address
   const given = typeof peer === 'string' ? peer : undefined
@@ -76,9 +90,9 @@ function requestInput(c: Context, options: HonoSecOptions): RequestInput {
   if (incoming && isWireUrl(c.req.url, incoming.url ?? '')) {
     // Node: the raw request-target, every header line, the socket peer.
     const input = nodeRequestInput(incoming, incoming.url, context)
-    return options.getConnInfo ? { ...input, remoteAddress: given } : input
+    return { input: options.getConnInfo ? { ...input, remoteAddress: given } : input, wire: true }
   }
-  return {
+  const input: RequestInput = {
     method: c.req.raw.method,
     url: c.req.url, // absolute form: core judges it by its path
     headers: c.req.raw.headers,
@@ -87,6 +101,7 @@ function requestInput(c: Context, options: HonoSecOptions): RequestInput {
       : (incoming?.socket?.remoteAddress ?? runtimePeer(c)),
     context,
   }
+  return { input, wire: false }
 }
 
 /** Sets the Decision's headers the response lacks (a handler's raw `new Response` drops them). */
@@ -114,13 +129,23 @@ export function sec(options: HonoSecOptions): MiddlewareHandler<SecEnv> {
     )
   }
   return createMiddleware<SecEnv>(async (c, next) => {
-    const pending = engine.evaluate(requestInput(c, options), c)
+    const { input, wire } = requestInput(c, options)
+    const pending = engine.evaluate(input, c)
     const decision = isPromiseLike(pending) ? await pending : pending
     if (!decision.allowed) {
       const status = decision.status as ContentfulStatusCode
       return c.json(denialBody(decision), status, decision.headers)
     }
     c.set('sec', decision)
+    const outgoing = wire ? nodeOutgoing(c.env) : undefined
+    if (outgoing !== undefined && !outgoing.headersSent) {
+      // On Node, straight onto Node's response: @hono/node-server's writeHead merges the
+      // handler's headers over them (its value wins), whatever Response the handler returns,
+      // and no Web Headers object is built per request for them.
+      for (const name in decision.headers) outgoing.setHeader(name, decision.headers[name]!)
+      await next()
+      return
+    }
     const names = Object.keys(decision.headers)
     for (const name of names) c.header(name, decision.headers[name])
     await next()

@@ -196,10 +196,14 @@ function asciiLower(name: string): string {
 class RawHeaders implements HeaderReader {
   #scans = 0
   #index: Map<string, string[]> | undefined
+  // The last lookup: the user agent is read by its rule and again for the log line.
+  #lastName = ''
+  #lastValues: readonly string[] | undefined
 
   constructor(private readonly raw: readonly unknown[]) {}
 
   all(name: string): readonly string[] | undefined {
+    if (name === this.#lastName) return this.#lastValues
     if (this.#index === undefined && ++this.#scans > SCANS_BEFORE_INDEX) this.#index = this.#build()
     if (this.#index !== undefined) return this.#index.get(name)
     const raw = this.raw
@@ -211,6 +215,8 @@ class RawHeaders implements HeaderReader {
         ;(out ??= []).push(trimOws(value))
       }
     }
+    this.#lastName = name
+    this.#lastValues = out
     return out
   }
 
