@@ -6,7 +6,8 @@
 // framework, one round of 2 s, no Redis. Everything is bounded in time, load goes only to
 // 127.0.0.1, and every child is killed on exit or Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -48,9 +49,16 @@ if (opts.generator === 'wrk') {
   opts.seconds = Math.max(1, Math.round(opts.seconds))
   opts.warmupSeconds = opts.warmupSeconds > 0 ? Math.max(1, Math.round(opts.warmupSeconds)) : 0
 }
-const outFile = fileURLToPath(
-  new URL(flags.out ?? (quick ? 'RESULTS.quick.md' : 'RESULTS.md'), import.meta.url),
-)
+// --out is a path as typed (relative to the working directory); the default sits beside this file.
+const outFile =
+  flags.out !== undefined
+    ? resolve(flags.out)
+    : fileURLToPath(new URL(quick ? 'RESULTS.quick.md' : 'RESULTS.md', import.meta.url))
+// Fail now, not after minutes of measuring, when the report cannot be written there.
+if (!existsSync(dirname(outFile))) {
+  console.error(`--out: the folder ${dirname(outFile)} does not exist`)
+  process.exit(2)
+}
 const started = performance.now()
 const log = (...a) => console.log(...a)
 
