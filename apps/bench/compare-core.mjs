@@ -8,37 +8,20 @@ import { execFileSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { rateLimitPolicy, seedPolicy } from './servers/common.mjs'
 
 const BROWSER =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36'
 const CASES = ['rate limit', 'seed', 'seed, secure endpoint', 'seed + log line']
 
 async function child(corePath, caseName, n) {
-  const { createHash } = await import('node:crypto')
   const { default: pino } = await import('pino')
   const { createEngine, formatDecisionEvent } = await import(corePath)
-  const sha256 = (k) => createHash('sha256').update(k).digest('hex')
-  const limit = { id: 'limit', type: 'rateLimit', by: 'ip', limit: 1e9, window: '1m' }
-  const seed = (log) => ({
-    version: 1,
-    log,
-    rules: [
-      { id: 'bots', type: 'userAgent', action: 'deny', contains: ['BadBot', 'ScraperBot'] },
-      {
-        id: 'keys',
-        type: 'apiKey',
-        paths: ['/secure-endpoint'],
-        keys: [{ id: 'svc-a', sha256: sha256('secure-key-123') }],
-      },
-      limit,
-    ],
-  })
   const dest = pino.destination({ dest: '/dev/null', minLength: 4096, sync: true })
   const logged = caseName === 'seed + log line'
+  // The HTTP bench's policies: the seed's rate limit applies to every path and never denies.
   const engine = createEngine(
-    caseName === 'rate limit'
-      ? { version: 1, log: 'none', rules: [limit] }
-      : seed(logged ? 'all' : 'none'),
+    caseName === 'rate limit' ? rateLimitPolicy : { ...seedPolicy, log: logged ? 'all' : 'none' },
     logged ? { onDecision: (e) => dest.write(formatDecisionEvent(e) + '\n') } : {},
   )
   // Fresh strings per request, as an HTTP parser gives them.
