@@ -17,7 +17,10 @@ function logField(text: string, max: number, plain: boolean): string {
   return text.length > max ? `${text.slice(0, max)}…` : text
 }
 
-/** The text fields of an event, as bits of `PlainFields`. */
+/** Longest user agent a log line carries. */
+export const MAX_USER_AGENT = 256
+
+/** Bits of `EngineDecisionEvent.plainFields`: one per text field. */
 export const PLAIN_METHOD = 1
 export const PLAIN_PATH = 2
 export const PLAIN_CLIENT_IP = 4
@@ -89,6 +92,3 @@ export class EngineDecisionEvent implements DecisionEvent {
     )
   }
 }
-
-/** Longest user agent a log line carries. */
-export const MAX_USER_AGENT = 256
