@@ -81,8 +81,7 @@ function nodeOutgoing(env: unknown): NodeResponseLike | undefined {
     : undefined
 }
 
-/** The request as the engine reads it; `wire` when it is Node's request as received. */
-function requestInput(c: Context, options: HonoSecOptions): { input: RequestInput; wire: boolean } {
+function requestInput(c: Context, options: HonoSecOptions): RequestInput {
   const context = options.context?.(c)
   const peer = options.getConnInfo?.(c)?.remote?.address
   const given = typeof peer === 'string' ? peer : undefined
@@ -90,9 +89,9 @@ function requestInput(c: Context, options: HonoSecOptions): { input: RequestInpu
   if (incoming && isWireUrl(c.req.url, incoming.url ?? '')) {
     // Node: the raw request-target, every header line, the socket peer.
     const input = nodeRequestInput(incoming, incoming.url, context)
-    return { input: options.getConnInfo ? { ...input, remoteAddress: given } : input, wire: true }
+    return options.getConnInfo ? { ...input, remoteAddress: given } : input
   }
-  const input: RequestInput = {
+  return {
     method: c.req.raw.method,
     url: c.req.url, // absolute form: core judges it by its path
     headers: c.req.raw.headers,
@@ -101,7 +100,6 @@ function requestInput(c: Context, options: HonoSecOptions): { input: RequestInpu
       : (incoming?.socket?.remoteAddress ?? runtimePeer(c)),
     context,
   }
-  return { input, wire: false }
 }
 
 /** Sets the Decision's headers the response lacks (a handler's raw `new Response` drops them). */
@@ -129,7 +127,7 @@ export function sec(options: HonoSecOptions): MiddlewareHandler<SecEnv> {
     )
   }
   return createMiddleware<SecEnv>(async (c, next) => {
-    const { input, wire } = requestInput(c, options)
+    const input = requestInput(c, options)
     const pending = engine.evaluate(input, c)
     const decision = isPromiseLike(pending) ? await pending : pending
     if (!decision.allowed) {
@@ -137,7 +135,9 @@ export function sec(options: HonoSecOptions): MiddlewareHandler<SecEnv> {
       return c.json(denialBody(decision), status, decision.headers)
     }
     c.set('sec', decision)
-    const outgoing = wire ? nodeOutgoing(c.env) : undefined
+    // Node's own request as received (its rawHeaders, not a Web Headers): Node's response
+    // carries this request's answer.
+    const outgoing = Array.isArray(input.headers) ? nodeOutgoing(c.env) : undefined
     if (outgoing !== undefined && !outgoing.headersSent) {
       // On Node, straight onto Node's response: @hono/node-server's writeHead merges the
       // handler's headers over them (its value wins), whatever Response the handler returns,
