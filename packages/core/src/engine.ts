@@ -51,7 +51,6 @@ export interface EngineOptions {
   store?: Store
   /** Custom rule types, referenced by `type` in the policy. */
   rules?: Readonly<Record<string, CustomRule>>
-  /** Receives one event per decision (filtered by the policy's `log`). Must not throw. */
   /**
    * Receives one event per decision (filtered by the policy's `log`), before `decide` resolves.
    * `request` is whatever the caller passed as the second argument of `decide`/`evaluate`:
@@ -59,6 +58,13 @@ export interface EngineOptions {
    * throw (if it does, the error is swallowed).
    */
   onDecision?: (event: DecisionEvent, request?: unknown) => void
+  /**
+   * Asked before an event is built for `onDecision` (after the policy's `log` filter): return
+   * false to skip this decision's event. Building one costs about half a microsecond, which a
+   * sink that would drop it should not pay: adapters' default sinks use it while the
+   * framework's logger has the level off. Must not throw (if it does, the event is skipped).
+   */
+  shouldLog?: (decision: Decision, request?: unknown) => boolean
 }
 
 export interface Engine {
@@ -147,6 +153,7 @@ export function createEngine(
   const valid = result.policy
   const store = options.store ?? new MemoryStore()
   const onDecision = options.onDecision
+  const shouldLog = options.shouldLog
   const logLevel = valid.log ?? 'all'
   let memoSlots = 0
   const env: CompileEnv = {
@@ -420,6 +427,7 @@ export function createEngine(
   ): Decision {
     if (onDecision && (logLevel === 'all' || (logLevel === 'denied' && !decision.allowed))) {
       try {
+        if (shouldLog !== undefined && !shouldLog(decision, request)) return decision
         onDecision(toEvent(input, view, decision, start), request)
       } catch {
         // A failing log sink must not change the decision.

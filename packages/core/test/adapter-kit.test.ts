@@ -76,6 +76,19 @@ describe('engineFromOptions', () => {
       /context/,
     )
   })
+  it("applies an adapter's log filter to its default sink only, never to the app's", async () => {
+    const defaults = { onDecision: () => seen.push('default'), shouldLog: () => false }
+    const seen: string[] = []
+    const own = engineFromOptions({ policy, onDecision: () => seen.push('own') }, 't', defaults)
+    await own.decide({ method: 'GET', url: '/', headers: {} })
+    expect(seen).toEqual(['own'])
+    const fallback = engineFromOptions({ policy }, 't', defaults)
+    await fallback.decide({ method: 'GET', url: '/', headers: {} })
+    expect(seen).toEqual(['own'])
+    const unfiltered = engineFromOptions({ policy }, 't', { onDecision: defaults.onDecision })
+    await unfiltered.decide({ method: 'GET', url: '/', headers: {} })
+    expect(seen).toEqual(['own', 'default'])
+  })
   it('passes the framework request to onDecision', async () => {
     const seen: unknown[] = []
     const engine = engineFromOptions(

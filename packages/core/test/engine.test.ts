@@ -687,6 +687,39 @@ describe('logging', () => {
     })
     expect((await engine.decide(req())).allowed).toBe(true)
   })
+  it('shouldLog skips events per decision, sees the decision and the request', async () => {
+    const events: DecisionEvent[] = []
+    const asked: [string, unknown][] = []
+    const engine = createEngine(
+      policy([{ id: 'p', type: 'path', action: 'deny', paths: ['/no'] }]),
+      {
+        onDecision: (e) => events.push(e),
+        shouldLog: (d, request) => {
+          asked.push([d.code, request])
+          return !d.allowed
+        },
+      },
+    )
+    const tag = { framework: 'request' }
+    await engine.decide(req({ url: '/yes' }), tag)
+    await engine.decide(req({ url: '/no' }), tag)
+    expect(asked).toEqual([
+      ['allowed', tag],
+      ['path.denied', tag],
+    ])
+    expect(events.map((e) => e.code)).toEqual(['path.denied'])
+  })
+  it('a throwing shouldLog skips the event and keeps the decision', async () => {
+    const events: DecisionEvent[] = []
+    const engine = createEngine(policy([]), {
+      onDecision: (e) => events.push(e),
+      shouldLog: () => {
+        throw new Error('level unknown')
+      },
+    })
+    expect((await engine.decide(req())).allowed).toBe(true)
+    expect(events).toEqual([])
+  })
   it('calls onDecision before decide resolves', async () => {
     let seen = 0
     const engine = createEngine(policy([]), { onDecision: () => seen++ })

@@ -36,6 +36,20 @@ function logDecision(event: DecisionEvent, request?: unknown): void {
   else log.warn({ sec: event }, MESSAGE)
 }
 
+/**
+ * Whether the default log would write this decision: skipped decisions build no event. Pino
+ * answers `isLevelEnabled`; Fastify's logger when it is off (abstract-logging) has no such
+ * method, and its methods are all one function named `noop`, like a pino level that is off.
+ */
+function wouldLog(decision: Decision, request?: unknown): boolean {
+  const log = (request as FastifyRequest | undefined)?.log as
+    (FastifyRequest['log'] & { isLevelEnabled?: (level: string) => boolean }) | undefined
+  if (log === undefined) return false
+  const level = decision.allowed && decision.code === 'allowed' ? 'info' : 'warn'
+  if (typeof log.isLevelEnabled === 'function') return log.isLevelEnabled(level)
+  return log[level].name !== 'noop'
+}
+
 /** Applies a Decision; returns true when the request may go on to its handler. */
 function apply(decision: Decision, request: FastifyRequest, reply: FastifyReply): boolean {
   request.sec = decision
@@ -75,7 +89,7 @@ const plugin: FastifyPluginCallback<SecFastifyOptions> = (
 ) => {
   let engine: Engine
   try {
-    engine = engineFromOptions(options, NAME, { onDecision: logDecision })
+    engine = engineFromOptions(options, NAME, { onDecision: logDecision, shouldLog: wouldLog })
   } catch (error) {
     next(toError(error))
     return

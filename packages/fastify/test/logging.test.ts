@@ -102,6 +102,34 @@ describe('default logging', () => {
     expect(decisions.map((line) => line.sec?.code)).toEqual(['path.denied'])
   })
 
+  it("asks each request's own logger: a route's logLevel turns its lines on", async () => {
+    const { app, lines } = loggedApp('warn')
+    await app.register(sec, { policy })
+    app.get('/hello', () => 'hello')
+    app.get('/traced', { logLevel: 'info' }, () => 'traced')
+    const url = await listen(app)
+    await fetch(`${url}/hello`)
+    await fetch(`${url}/traced`)
+    await fetch(`${url}/admin`)
+    const decisions = lines().filter((line) => line.sec !== undefined)
+    expect(decisions.map((line) => [line.level, line.sec?.path])).toEqual([
+      [30, '/traced'],
+      [40, '/admin'],
+    ])
+  })
+
+  it("with Fastify's logger off, an app's own onDecision still gets every decision", async () => {
+    const app = Fastify()
+    apps.push(app)
+    const events: DecisionEvent[] = []
+    await app.register(sec, { policy, onDecision: (event) => events.push(event) })
+    app.get('/hello', () => 'hello')
+    const url = await listen(app)
+    await fetch(`${url}/hello`)
+    await fetch(`${url}/admin`)
+    expect(events.map((e) => e.code)).toEqual(['allowed', 'path.denied'])
+  })
+
   it('an onDecision option replaces it and receives the Fastify request', async () => {
     const { app, lines } = loggedApp()
     const seen: [DecisionEvent, unknown][] = []

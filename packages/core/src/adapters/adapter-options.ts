@@ -1,4 +1,4 @@
-import { createEngine, type Engine } from '../engine.js'
+import { createEngine, type Engine, type EngineOptions as CreateEngineOptions } from '../engine.js'
 import type { CustomRuleConfig, Policy } from '../policy/policy-types.js'
 import type { CustomRule } from '../rules/custom-rule.js'
 import type { Decision, DecisionEvent, Store } from '../types.js'
@@ -42,7 +42,7 @@ export type SecOptions<Req = unknown> = PolicyOptions<Req> | EngineOptions<Req>
 export function engineFromOptions<Req>(
   options: SecOptions<Req>,
   adapter: string,
-  defaults: { onDecision?: (event: DecisionEvent, request?: unknown) => void } = {},
+  defaults: Pick<CreateEngineOptions, 'onDecision' | 'shouldLog'> = {},
 ): Engine {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`${adapter}: pass { policy } or { engine }`)
@@ -65,11 +65,15 @@ export function engineFromOptions<Req>(
     return options.engine
   }
   if (options.policy === undefined) throw new TypeError(`${adapter}: pass { policy } or { engine }`)
-  const onDecision = options.onDecision ?? defaults.onDecision
+  // The default sink's filter belongs to the default sink: never to the app's own onDecision.
+  const sink: Pick<CreateEngineOptions, 'onDecision' | 'shouldLog'> = options.onDecision
+    ? { onDecision: options.onDecision }
+    : defaults
   return createEngine(options.policy, {
     ...(options.store ? { store: options.store } : {}),
     ...(options.rules ? { rules: options.rules } : {}),
-    ...(onDecision ? { onDecision } : {}),
+    ...(sink.onDecision ? { onDecision: sink.onDecision } : {}),
+    ...(sink.onDecision && sink.shouldLog ? { shouldLog: sink.shouldLog } : {}),
   })
 }
 
