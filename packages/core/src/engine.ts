@@ -192,7 +192,8 @@ export function createEngine(
       }
       const run: Run = {
         view,
-        results: [],
+        // Entry i is rule i's: sized once (`[]` grown by push would reserve 17 slots and copy).
+        results: new Array<RuleResult>(rules.length),
         batch: undefined,
         monitorBatch: undefined,
         verdict: undefined,
@@ -219,14 +220,18 @@ export function createEngine(
     for (; i < rules.length; i++) {
       const rule = rules[i]!
       if (!rule.applies(run.view)) {
-        run.results.push(skipped[i]!)
+        run.results[i] = skipped[i]!
         continue
       }
       if (rule.plan) {
-        const pending: Pending = { rule, plan: rule.plan(run.view), slot: run.results.length }
-        run.results.push(passed[i]!)
-        if (rule.monitor) (run.monitorBatch ??= []).push(pending)
-        else (run.batch ??= []).push(pending)
+        const pending: Pending = { rule, plan: rule.plan(run.view), slot: i }
+        run.results[i] = passed[i]!
+        // One-slot arrays first: `[]` grown by push reserves 17 slots (most policies have one).
+        if (rule.monitor) {
+          if (run.monitorBatch === undefined) run.monitorBatch = [pending]
+          else run.monitorBatch.push(pending)
+        } else if (run.batch === undefined) run.batch = [pending]
+        else run.batch.push(pending)
         continue
       }
       let verdict: Verdict | Promise<Verdict>
@@ -250,7 +255,7 @@ export function createEngine(
   function record(run: Run, i: number, verdict: Verdict): boolean {
     const rule = rules[i]!
     if (verdict.outcome === 'pass') {
-      run.results.push(passed[i]!)
+      run.results[i] = passed[i]!
       return false
     }
     const entry: RuleResult = { ruleId: rule.id, type: rule.type, outcome: verdict.outcome }
@@ -259,8 +264,9 @@ export function createEngine(
     if (verdict.status !== undefined) entry.status = verdict.status
     if (verdict.message !== undefined) entry.message = verdict.message
     if (verdict.code === 'rule.error') entry.outcome = 'error'
-    run.results.push(entry)
+    run.results[i] = entry
     if (rule.monitor) return false
+    run.results.length = i + 1 // the rules after this one never ran
     run.verdict = verdict
     run.verdictRule = rule
     return true
@@ -333,7 +339,11 @@ export function createEngine(
         const outcome = answer[offset + k]
         if (outcome === undefined) break // the store stopped at an earlier denial
         const info = toInfo(outcome, plan.info[k]!, plan.checks[k]!.limit)
-        if (!rule.monitor) (run.rateLimits ??= []).push({ meta: plan.info[k]!, info })
+        if (!rule.monitor) {
+          const field = { meta: plan.info[k]!, info }
+          if (run.rateLimits === undefined) run.rateLimits = [field]
+          else run.rateLimits.push(field)
+        }
         if (!outcome.allowed) {
           tightest = info
           denied = true
@@ -571,10 +581,17 @@ function makeDecision(
   headers: Record<string, string>,
   results: RuleResult[],
 ): Decision {
-  const d: Decision = { allowed, status, code, message, clientIp: view.clientIp, headers, results }
-  if (ruleId !== undefined) d.ruleId = ruleId
-  if (view.apiKeyId !== undefined) d.apiKeyId = view.apiKeyId
-  return d
+  const { clientIp, apiKeyId } = view
+  // One literal per shape (keys in the order they always had): a property added after a
+  // literal needs a property store of its own.
+  if (ruleId === undefined) {
+    if (apiKeyId === undefined)
+      return { allowed, status, code, message, clientIp, headers, results }
+    return { allowed, status, code, message, clientIp, headers, results, apiKeyId }
+  }
+  if (apiKeyId === undefined)
+    return { allowed, status, code, message, clientIp, headers, results, ruleId }
+  return { allowed, status, code, message, clientIp, headers, results, ruleId, apiKeyId }
 }
 
 /**

@@ -28,6 +28,8 @@ const engine = createEngine(
   { onDecision: () => {} },
 )
 
+const ruleIds = engine.policy.rules.map((rule) => rule.id)
+
 const anything = fc.oneof(
   fc.string(),
   fc.string({ unit: 'binary' }),
@@ -87,6 +89,13 @@ describe('decide', () => {
         expect([200, 400, 401, 403, 429, 503]).toContain(d.status)
         expect(d.allowed).toBe(d.status === 200)
         expect(typeof d.clientIp).toBe('string')
+        // The trace: one entry per rule that ran, in policy order, no holes; it ends at the
+        // rule that decided, if one did.
+        const ids = d.results.map((r) => r.ruleId)
+        expect(Object.keys(d.results)).toHaveLength(d.results.length)
+        expect(ids).toEqual(ruleIds.slice(0, ids.length))
+        if (d.allowed && d.ruleId === undefined) expect(ids).toEqual(ruleIds)
+        if (d.ruleId !== undefined) expect(ids.at(-1)).toBe(d.ruleId)
       }),
       { numRuns: runs * 3 },
     )

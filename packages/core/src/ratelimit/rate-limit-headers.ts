@@ -22,6 +22,14 @@ export interface RateLimitField {
  */
 export function rateLimitHeaders(fields: readonly RateLimitField[]): Record<string, string> {
   if (fields.length === 0) return {}
+  if (fields.length === 1) {
+    // The usual single limit, without the list's string building.
+    const { meta, info } = fields[0]!
+    return {
+      'RateLimit-Policy': meta.policyItem,
+      RateLimit: `${meta.quotedName};r=${info.remaining};t=${info.resetSeconds}`,
+    }
+  }
   let policy = ''
   let state = ''
   for (let i = 0; i < fields.length; i++) {

@@ -211,8 +211,14 @@ class RawHeaders implements HeaderReader {
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const key = raw[i]
       const value = raw[i + 1]
-      if (typeof key === 'string' && typeof value === 'string' && sameName(key, name)) {
-        ;(out ??= []).push(trimOws(value))
+      // Node hands common header names over as the same lowercase strings we ask for.
+      if (
+        typeof value === 'string' &&
+        (key === name || (typeof key === 'string' && sameName(key, name)))
+      ) {
+        // `[v]` holds one slot; `[]` grown by push would reserve 17 for the usual one value.
+        if (out === undefined) out = [trimOws(value)]
+        else out.push(trimOws(value))
       }
     }
     this.#lastName = name

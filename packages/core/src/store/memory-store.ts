@@ -170,11 +170,14 @@ export class MemoryStore implements Store {
    * unusable numbers is denied (see `invalidOutcome`), and a non-array gives `[]`.
    */
   consume(checks: readonly RateLimitCheck[]): RateLimitOutcome[] {
-    const outcomes: RateLimitOutcome[] = []
-    if (!Array.isArray(checks)) return outcomes
+    if (!Array.isArray(checks) || checks.length === 0) return []
     const clock = this.#clock
     const now = normalizeNow(clock())
-    for (let i = 0; i < checks.length; i++) {
+    const first = this.#apply(checks[0], now)
+    // `[first]` holds one slot; `[]` grown by push would reserve 17 for the usual one check.
+    const outcomes: RateLimitOutcome[] = [first]
+    if (!first.allowed) return outcomes
+    for (let i = 1; i < checks.length; i++) {
       const outcome = this.#apply(checks[i], now)
       outcomes.push(outcome)
       if (!outcome.allowed) break
