@@ -95,17 +95,79 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER
  */
 export function normalizeLimit(params: LimitParams): NormalizedLimit | undefined {
   const { limit, windowMs, cost } = params
-  if (typeof limit !== 'number' || typeof windowMs !== 'number' || typeof cost !== 'number') {
-    return undefined
-  }
-  if (!(Number.isFinite(limit) && Number.isFinite(windowMs) && Number.isFinite(cost))) {
-    return undefined
-  }
-  if (limit < 0 || windowMs <= 0 || cost < 0) return undefined
+  if (!isValidLimit(limit, windowMs, cost)) return undefined
   return {
     limit: Math.min(Math.floor(limit), MAX_SAFE),
     windowMs: Math.min(Math.ceil(windowMs), MAX_SAFE),
     cost: Math.min(Math.ceil(cost), MAX_SAFE),
+  }
+}
+
+function isValidLimit(limit: unknown, windowMs: unknown, cost: unknown): limit is number {
+  if (typeof limit !== 'number' || typeof windowMs !== 'number' || typeof cost !== 'number') {
+    return false
+  }
+  if (!(Number.isFinite(limit) && Number.isFinite(windowMs) && Number.isFinite(cost))) {
+    return false
+  }
+  return limit >= 0 && windowMs > 0 && cost >= 0
+}
+
+/**
+ * Parameters and result of one step, for the `*Step` functions. MemoryStore runs a step for
+ * every check of every request and keeps state in typed arrays: it passes numbers in and reads
+ * numbers out of one reused scratch, instead of building four objects per check. The
+ * object-based functions (`fixedWindow`, ...) are the same steps with objects around them, so
+ * there is one implementation of each algorithm.
+ */
+export interface StepScratch {
+  /** In: the check's parameters, as `normalizeInto` leaves them. */
+  limit: number
+  windowMs: number
+  cost: number
+  /** Out: the outcome (`resetMs` is `ttlMs`), and `ttlMs` as in `Step`. */
+  allowed: boolean
+  remaining: number
+  retryAfterMs: number
+  ttlMs: number
+  /** Out: the new state's fields, in the order of the algorithm's state interface. */
+  s0: number
+  s1: number
+  s2: number
+}
+
+export function newStepScratch(): StepScratch {
+  return {
+    limit: 0,
+    windowMs: 1,
+    cost: 0,
+    allowed: false,
+    remaining: 0,
+    retryAfterMs: 0,
+    ttlMs: 0,
+    s0: 0,
+    s1: 0,
+    s2: 0,
+  }
+}
+
+/** `normalizeLimit` into a scratch; false (scratch untouched) when the check is invalid. */
+export function normalizeInto(params: LimitParams, out: StepScratch): boolean {
+  const { limit, windowMs, cost } = params
+  if (!isValidLimit(limit, windowMs, cost)) return false
+  out.limit = Math.min(Math.floor(limit), MAX_SAFE)
+  out.windowMs = Math.min(Math.ceil(windowMs), MAX_SAFE)
+  out.cost = Math.min(Math.ceil(cost), MAX_SAFE)
+  return true
+}
+
+/** The outcome a step left in `out`. */
+export function outcomeOf(out: StepScratch): RateLimitOutcome {
+  return {
+    allowed: out.allowed,
+    remaining: out.remaining,
+    resetMs: out.ttlMs,
+    retryAfterMs: out.retryAfterMs,
   }
 }
 
@@ -162,15 +224,31 @@ export function fixedWindow(
   check: LimitParams,
   nowMs: number,
 ): Step<FixedWindowState> {
-  const p = normalizeLimit(check)
-  if (p === undefined) return { state, outcome: invalidOutcome(), ttlMs: KEEP_STATE }
-  const { limit, windowMs, cost } = p
-  const now = normalizeNow(nowMs)
+  const out = newStepScratch()
+  if (!normalizeInto(check, out)) return { state, outcome: invalidOutcome(), ttlMs: KEEP_STATE }
+  fixedWindowStep(out, state?.windowStart ?? NaN, state?.count ?? NaN, normalizeNow(nowMs))
+  return {
+    state: { windowStart: out.s0, count: out.s1 },
+    outcome: outcomeOf(out),
+    ttlMs: out.ttlMs,
+  }
+}
 
+/**
+ * `fixedWindow` on numbers: parameters from `normalizeInto` in `out`, the stored state as
+ * numbers (NaN when there is none), `now` from `normalizeNow`. Writes the result into `out`.
+ */
+export function fixedWindowStep(
+  out: StepScratch,
+  stateWindowStart: number,
+  stateCount: number,
+  now: number,
+): void {
+  const { limit, windowMs, cost } = out
   const windowStart = Math.floor(now / windowMs) * windowMs
   let count = 0
-  if (state !== undefined && isTime(state.windowStart) && isCount(state.count)) {
-    if (state.windowStart >= windowStart) count = state.count
+  if (isTime(stateWindowStart) && isCount(stateCount)) {
+    if (stateWindowStart >= windowStart) count = stateCount
   }
 
   let allowed = false
@@ -183,12 +261,13 @@ export function fixedWindow(
     count += cost
     allowed = true
   }
-  const ttlMs = count > 0 ? windowStart + windowMs - now : 0
-  return {
-    state: { windowStart, count },
-    outcome: { allowed, remaining: allowed ? limit - count : 0, resetMs: ttlMs, retryAfterMs },
-    ttlMs,
-  }
+  out.allowed = allowed
+  out.remaining = allowed ? limit - count : 0
+  out.retryAfterMs = retryAfterMs
+  out.ttlMs = count > 0 ? windowStart + windowMs - now : 0
+  out.s0 = windowStart
+  out.s1 = count
+  out.s2 = 0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,25 +301,40 @@ export function slidingWindow(
   check: LimitParams,
   nowMs: number,
 ): Step<SlidingWindowState> {
-  const p = normalizeLimit(check)
-  if (p === undefined) return { state, outcome: invalidOutcome(), ttlMs: KEEP_STATE }
-  const { limit, windowMs, cost } = p
-  const now = normalizeNow(nowMs)
+  const out = newStepScratch()
+  if (!normalizeInto(check, out)) return { state, outcome: invalidOutcome(), ttlMs: KEEP_STATE }
+  slidingWindowStep(
+    out,
+    state?.windowStart ?? NaN,
+    state?.prev ?? NaN,
+    state?.curr ?? NaN,
+    normalizeNow(nowMs),
+  )
+  return {
+    state: { windowStart: out.s0, prev: out.s1, curr: out.s2 },
+    outcome: outcomeOf(out),
+    ttlMs: out.ttlMs,
+  }
+}
 
+/** `slidingWindow` on numbers (see `fixedWindowStep`). */
+export function slidingWindowStep(
+  out: StepScratch,
+  stateWindowStart: number,
+  statePrev: number,
+  stateCurr: number,
+  now: number,
+): void {
+  const { limit, windowMs, cost } = out
   const windowStart = Math.floor(now / windowMs) * windowMs
   let prev = 0
   let curr = 0
-  if (
-    state !== undefined &&
-    isTime(state.windowStart) &&
-    isCount(state.prev) &&
-    isCount(state.curr)
-  ) {
-    if (state.windowStart >= windowStart) {
-      prev = state.prev
-      curr = state.curr
-    } else if (state.windowStart === windowStart - windowMs) {
-      prev = state.curr
+  if (isTime(stateWindowStart) && isCount(statePrev) && isCount(stateCurr)) {
+    if (stateWindowStart >= windowStart) {
+      prev = statePrev
+      curr = stateCurr
+    } else if (stateWindowStart === windowStart - windowMs) {
+      prev = stateCurr
     }
   }
   const elapsed = now - windowStart
@@ -261,12 +355,13 @@ export function slidingWindow(
     const room = limit * windowMs - prev * (windowMs - elapsed) - curr * windowMs
     remaining = Math.max(0, Math.floor(room / windowMs))
   }
-  const ttlMs = curr > 0 ? 2 * windowMs - elapsed : prev > 0 ? windowMs - elapsed : 0
-  return {
-    state: { windowStart, prev, curr },
-    outcome: { allowed, remaining, resetMs: ttlMs, retryAfterMs },
-    ttlMs,
-  }
+  out.allowed = allowed
+  out.remaining = remaining
+  out.retryAfterMs = retryAfterMs
+  out.ttlMs = curr > 0 ? 2 * windowMs - elapsed : prev > 0 ? windowMs - elapsed : 0
+  out.s0 = windowStart
+  out.s1 = prev
+  out.s2 = curr
 }
 
 /**
@@ -333,18 +428,32 @@ export function tokenBucket(
   check: LimitParams,
   nowMs: number,
 ): Step<TokenBucketState> {
-  const p = normalizeLimit(check)
-  if (p === undefined) return { state, outcome: invalidOutcome(), ttlMs: KEEP_STATE }
-  const { limit, windowMs, cost } = p
-  const now = normalizeNow(nowMs)
+  const out = newStepScratch()
+  if (!normalizeInto(check, out)) return { state, outcome: invalidOutcome(), ttlMs: KEEP_STATE }
+  tokenBucketStep(out, state?.tokenMs ?? NaN, state?.lastMs ?? NaN, normalizeNow(nowMs))
+  return {
+    state: { tokenMs: out.s0, lastMs: out.s1 },
+    outcome: outcomeOf(out),
+    ttlMs: out.ttlMs,
+  }
+}
+
+/** `tokenBucket` on numbers (see `fixedWindowStep`). */
+export function tokenBucketStep(
+  out: StepScratch,
+  stateTokenMs: number,
+  stateLastMs: number,
+  now: number,
+): void {
+  const { limit, windowMs, cost } = out
   const capacity = limit * windowMs
 
   let level = capacity
-  if (state !== undefined && isCount(state.tokenMs) && isTime(state.lastMs)) {
-    let elapsed = now - state.lastMs
+  if (isCount(stateTokenMs) && isTime(stateLastMs)) {
+    let elapsed = now - stateLastMs
     if (elapsed < 0) elapsed = 0
     if (elapsed > windowMs) elapsed = windowMs
-    level = Math.min(capacity, state.tokenMs + elapsed * limit)
+    level = Math.min(capacity, stateTokenMs + elapsed * limit)
   }
 
   let allowed = false
@@ -360,16 +469,12 @@ export function tokenBucket(
     retryAfterMs = Math.ceil((need - level) / limit)
   }
 
+  out.allowed = allowed
+  out.remaining = allowed ? Math.floor(level / windowMs) : 0
+  out.retryAfterMs = retryAfterMs
   // limit > 0 whenever level < capacity (capacity 0 forces level 0), so no division by 0.
-  const ttlMs = level < capacity ? Math.ceil((capacity - level) / limit) : 0
-  return {
-    state: { tokenMs: level, lastMs: now },
-    outcome: {
-      allowed,
-      remaining: allowed ? Math.floor(level / windowMs) : 0,
-      resetMs: ttlMs,
-      retryAfterMs,
-    },
-    ttlMs,
-  }
+  out.ttlMs = level < capacity ? Math.ceil((capacity - level) / limit) : 0
+  out.s0 = level
+  out.s1 = now
+  out.s2 = 0
 }

@@ -15,14 +15,15 @@
 // the store to u requests per key. See the README (MemoryStore) for what this trades away.
 
 import {
-  KEEP_STATE,
-  fixedWindow,
+  fixedWindowStep,
   invalidOutcome,
+  newStepScratch,
+  normalizeInto,
   normalizeNow,
-  slidingWindow,
-  tokenBucket,
+  outcomeOf,
+  slidingWindowStep,
+  tokenBucketStep,
 } from '../ratelimit/algorithms.js'
-import type { Step } from '../ratelimit/algorithms.js'
 import type { RateLimitCheck, RateLimitOutcome, Store } from '../types.js'
 
 export interface MemoryStoreOptions {
@@ -60,6 +61,23 @@ const EVICTION_SAMPLE = 16
 const FIXED = 1
 const SLIDING = 2
 const TOKEN = 3
+
+/** The column tag of an algorithm name, 0 for anything else. */
+function tagOf(algorithm: unknown): number {
+  return algorithm === 'fixedWindow'
+    ? FIXED
+    : algorithm === 'slidingWindow'
+      ? SLIDING
+      : algorithm === 'tokenBucket'
+        ? TOKEN
+        : 0
+}
+
+/**
+ * Parameters in, result out, for every step of every store: `consume` runs to completion
+ * synchronously, so one scratch serves all (see `StepScratch`).
+ */
+const STEP = newStepScratch()
 
 function describe(x: unknown): string {
   return typeof x === 'number' ? String(x) : typeof x
@@ -189,94 +207,37 @@ export class MemoryStore implements Store {
     if (typeof check !== 'object' || check === null) return invalidOutcome()
     const key = check.key
     if (typeof key !== 'string') return invalidOutcome()
+    const tag = tagOf(check.algorithm)
+    // An invalid check touches nothing (the algorithms' KEEP_STATE).
+    if (tag === 0 || !normalizeInto(check, STEP)) return invalidOutcome()
     const found = this.#slots.get(key)
     // State counts only if it was written by the same algorithm and has not expired; anything
     // else reads as a fresh key (and is overwritten or deleted below).
-    let slot = -1
-    let fresh = true
-    if (found !== undefined) {
-      slot = found
-      fresh = (this.#expiresAt[slot] ?? 0) <= now
-    }
+    const slot = found ?? -1
+    const live =
+      found !== undefined && (this.#expiresAt[found] ?? 0) > now && this.#algo[found] === tag
+    const s0 = live ? (this.#s0[slot] ?? NaN) : NaN
+    const s1 = live ? (this.#s1[slot] ?? NaN) : NaN
+    if (tag === FIXED) fixedWindowStep(STEP, s0, s1, now)
+    else if (tag === SLIDING)
+      slidingWindowStep(STEP, s0, s1, live ? (this.#s2[slot] ?? NaN) : NaN, now)
+    else tokenBucketStep(STEP, s0, s1, now)
 
-    switch (check.algorithm) {
-      case 'fixedWindow': {
-        const live = !fresh && this.#algo[slot] === FIXED
-        const step = fixedWindow(
-          live ? { windowStart: this.#s0[slot] ?? 0, count: this.#s1[slot] ?? 0 } : undefined,
-          check,
-          now,
-        )
-        const at = this.#commit(check, slot, FIXED, step, now)
-        if (at >= 0 && step.state !== undefined) {
-          this.#s0[at] = step.state.windowStart
-          this.#s1[at] = step.state.count
-        }
-        return step.outcome
-      }
-      case 'slidingWindow': {
-        const live = !fresh && this.#algo[slot] === SLIDING
-        const step = slidingWindow(
-          live
-            ? {
-                windowStart: this.#s0[slot] ?? 0,
-                prev: this.#s1[slot] ?? 0,
-                curr: this.#s2[slot] ?? 0,
-              }
-            : undefined,
-          check,
-          now,
-        )
-        const at = this.#commit(check, slot, SLIDING, step, now)
-        if (at >= 0 && step.state !== undefined) {
-          this.#s0[at] = step.state.windowStart
-          this.#s1[at] = step.state.prev
-          this.#s2[at] = step.state.curr
-        }
-        return step.outcome
-      }
-      case 'tokenBucket': {
-        const live = !fresh && this.#algo[slot] === TOKEN
-        const step = tokenBucket(
-          live ? { tokenMs: this.#s0[slot] ?? 0, lastMs: this.#s1[slot] ?? 0 } : undefined,
-          check,
-          now,
-        )
-        const at = this.#commit(check, slot, TOKEN, step, now)
-        if (at >= 0 && step.state !== undefined) {
-          this.#s0[at] = step.state.tokenMs
-          this.#s1[at] = step.state.lastMs
-        }
-        return step.outcome
-      }
-      default:
-        return invalidOutcome()
-    }
-  }
-
-  /**
-   * Does what `step.ttlMs` asks: keep (returns -1), delete (returns -1) or store, in which case
-   * it returns the slot whose state columns the caller fills.
-   */
-  #commit(
-    check: RateLimitCheck,
-    slot: number,
-    tag: number,
-    step: Step<unknown>,
-    now: number,
-  ): number {
-    const ttlMs = step.ttlMs
-    if (ttlMs === KEEP_STATE) return -1
-    if (ttlMs <= 0 || step.state === undefined) {
+    const outcome = outcomeOf(STEP)
+    const ttlMs = STEP.ttlMs
+    if (ttlMs <= 0) {
       // Fresh-equivalent state: holding it would only cost memory.
-      if (slot >= 0) this.#delete(check.key, slot)
-      return -1
+      if (slot >= 0) this.#delete(key, slot)
+      return outcome
     }
-    const at = slot >= 0 ? slot : this.#insert(check.key, now)
+    const at = slot >= 0 ? slot : this.#insert(key, now)
     this.#algo[at] = tag
     this.#expiresAt[at] = now + ttlMs
-    this.#spent[at] = spentOf(check, step.outcome)
-    return at
+    this.#spent[at] = spentOf(check, outcome)
+    this.#s0[at] = STEP.s0
+    this.#s1[at] = STEP.s1
+    this.#s2[at] = STEP.s2
+    return outcome
   }
 
   #insert(key: string, now: number): number {
