@@ -161,6 +161,20 @@ export function normalizeInto(params: LimitParams, out: StepScratch): boolean {
   return true
 }
 
+/** A `*Step` function with the objects of `fixedWindow` and the others around it. */
+function objectStep<S>(
+  state: S | undefined,
+  check: LimitParams,
+  nowMs: number,
+  step: (out: StepScratch, now: number) => void,
+  stateOf: (out: StepScratch) => S,
+): Step<S> {
+  const out = newStepScratch()
+  if (!normalizeInto(check, out)) return { state, outcome: invalidOutcome(), ttlMs: KEEP_STATE }
+  step(out, normalizeNow(nowMs))
+  return { state: stateOf(out), outcome: outcomeOf(out), ttlMs: out.ttlMs }
+}
+
 /** The outcome a step left in `out`. */
 export function outcomeOf(out: StepScratch): RateLimitOutcome {
   return {
@@ -224,14 +238,13 @@ export function fixedWindow(
   check: LimitParams,
   nowMs: number,
 ): Step<FixedWindowState> {
-  const out = newStepScratch()
-  if (!normalizeInto(check, out)) return { state, outcome: invalidOutcome(), ttlMs: KEEP_STATE }
-  fixedWindowStep(out, state?.windowStart ?? NaN, state?.count ?? NaN, normalizeNow(nowMs))
-  return {
-    state: { windowStart: out.s0, count: out.s1 },
-    outcome: outcomeOf(out),
-    ttlMs: out.ttlMs,
-  }
+  return objectStep(
+    state,
+    check,
+    nowMs,
+    (out, now) => fixedWindowStep(out, state?.windowStart ?? NaN, state?.count ?? NaN, now),
+    (out) => ({ windowStart: out.s0, count: out.s1 }),
+  )
 }
 
 /**
@@ -301,20 +314,20 @@ export function slidingWindow(
   check: LimitParams,
   nowMs: number,
 ): Step<SlidingWindowState> {
-  const out = newStepScratch()
-  if (!normalizeInto(check, out)) return { state, outcome: invalidOutcome(), ttlMs: KEEP_STATE }
-  slidingWindowStep(
-    out,
-    state?.windowStart ?? NaN,
-    state?.prev ?? NaN,
-    state?.curr ?? NaN,
-    normalizeNow(nowMs),
+  return objectStep(
+    state,
+    check,
+    nowMs,
+    (out, now) =>
+      slidingWindowStep(
+        out,
+        state?.windowStart ?? NaN,
+        state?.prev ?? NaN,
+        state?.curr ?? NaN,
+        now,
+      ),
+    (out) => ({ windowStart: out.s0, prev: out.s1, curr: out.s2 }),
   )
-  return {
-    state: { windowStart: out.s0, prev: out.s1, curr: out.s2 },
-    outcome: outcomeOf(out),
-    ttlMs: out.ttlMs,
-  }
 }
 
 /** `slidingWindow` on numbers (see `fixedWindowStep`). */
@@ -428,14 +441,13 @@ export function tokenBucket(
   check: LimitParams,
   nowMs: number,
 ): Step<TokenBucketState> {
-  const out = newStepScratch()
-  if (!normalizeInto(check, out)) return { state, outcome: invalidOutcome(), ttlMs: KEEP_STATE }
-  tokenBucketStep(out, state?.tokenMs ?? NaN, state?.lastMs ?? NaN, normalizeNow(nowMs))
-  return {
-    state: { tokenMs: out.s0, lastMs: out.s1 },
-    outcome: outcomeOf(out),
-    ttlMs: out.ttlMs,
-  }
+  return objectStep(
+    state,
+    check,
+    nowMs,
+    (out, now) => tokenBucketStep(out, state?.tokenMs ?? NaN, state?.lastMs ?? NaN, now),
+    (out) => ({ tokenMs: out.s0, lastMs: out.s1 }),
+  )
 }
 
 /** `tokenBucket` on numbers (see `fixedWindowStep`). */
