@@ -101,6 +101,20 @@ describe.each([
     )
   })
 
+  it.each(foreign)('%s, as the second check of a call', async (_name, value) => {
+    const key = `foreign-second-${algorithm}-${_name}`
+    const first = (k: string) => check(`first-${k}`, 'fixedWindow')
+    const fresh = await store().consume([
+      first(`fresh-${key}`),
+      check(`fresh-${key}`, algorithm, 2),
+    ])
+    await admin.set(redisKey(key), value, 'PX', 60_000)
+    expect(await store().consume([first(key), check(key, algorithm, 2)])).toEqual(fresh)
+    expect(await admin.getBuffer(redisKey(key))).toEqual(
+      await admin.getBuffer(redisKey(`fresh-${key}`)),
+    )
+  })
+
   it.each(foreign)('%s, with nothing consumed: deleted', async (_name, value) => {
     const key = `foreign-zero-${algorithm}-${_name}`
     await admin.set(redisKey(key), value, 'PX', 60_000)
