@@ -49,10 +49,12 @@ if (opts.generator === 'wrk') {
   opts.seconds = Math.max(1, Math.round(opts.seconds))
   opts.warmupSeconds = opts.warmupSeconds > 0 ? Math.max(1, Math.round(opts.warmupSeconds)) : 0
 }
-// --out is a path as typed (relative to the working directory); the default sits beside this file.
+// --out is a path as typed, relative to where the command was typed: `pnpm bench` runs this
+// script in apps/bench, and tells the directory it was started from in INIT_CWD. The default
+// sits beside this file.
 const outFile =
   flags.out !== undefined
-    ? resolve(flags.out)
+    ? resolve(process.env.INIT_CWD ?? process.cwd(), flags.out)
     : fileURLToPath(new URL(quick ? 'RESULTS.quick.md' : 'RESULTS.md', import.meta.url))
 // Fail now, not after minutes of measuring, when the report cannot be written there.
 if (!existsSync(dirname(outFile))) {

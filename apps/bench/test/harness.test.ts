@@ -177,3 +177,17 @@ Transfer/sec:      2.50MB
     expect(md).not.toContain('NaN')
   })
 })
+
+describe('run.mjs --out', () => {
+  it('is relative to where the command was typed (INIT_CWD), checked before measuring', () => {
+    const run = new URL('../run.mjs', import.meta.url).pathname
+    const typedIn = '/tmp/sec-bench-typed-here'
+    const result = spawnSync(process.execPath, [run, '--out', 'missing/report.md'], {
+      env: { ...process.env, INIT_CWD: typedIn },
+      encoding: 'utf8',
+      timeout: 10_000,
+    })
+    expect(result.status).toBe(2)
+    expect(result.stderr).toContain(`the folder ${typedIn}/missing does not exist`)
+  })
+})
