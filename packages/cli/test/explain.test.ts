@@ -140,8 +140,9 @@ describe('sec explain', () => {
     expect(r.status).toBe(0)
     expect(r.stdout).toContain('sent 6 times; this is the last decision')
     expect(r.stdout).toContain('DENIED  429 rateLimit.exceeded by rule "login" (rateLimit)')
+    // Within the first second of a minute the one-minute window resets in 60 s, shown as 1m.
     expect(r.stdout).toMatch(
-      /▶ deny +login +rateLimit +429 rateLimit\.exceeded; limit 5\/1m, 0 left, resets in \d+s, retry after \d+s/,
+      /▶ deny +login +rateLimit +429 rateLimit\.exceeded; limit 5\/1m, 0 left, resets in (?:\d+s|1m), retry after (?:\d+s|1m)/,
     )
     expect(r.stdout).toMatch(/^ {2}Retry-After: \d+$/m)
     expect(r.stdout).toContain('RateLimit-Policy: "login";q=5;w=60')
