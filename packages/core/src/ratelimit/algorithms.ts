@@ -1,6 +1,7 @@
 // Rate-limit algorithms as pure functions over plain numeric state.
 //
-// Every store runs these same steps: MemoryStore calls them directly, and the Redis store's
+// Every store runs these same steps: MemoryStore calls them directly (the allocation-free
+// `*Step` forms, which the object-based functions wrap), and the Redis store's
 // Lua script must mirror them operation for operation so that one policy gives the same
 // answers whichever store holds the counters. To make that mirroring exact:
 //

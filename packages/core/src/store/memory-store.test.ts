@@ -165,6 +165,18 @@ describe('MemoryStore', () => {
     expect(store.size).toBe(1)
   })
 
+  it('a check whose getters use another store in the middle still gets its own state', () => {
+    const { store } = storeAt(5_000)
+    const { store: other } = storeAt(9_000)
+    const check = { ...fw('a', 10, 1000, 2) }
+    Object.defineProperty(check, 'limit', {
+      enumerable: true,
+      get: () => (other.consume([fw('b', 3, 700, 1)]), 10),
+    })
+    expect(one(store, check)).toMatchObject({ allowed: true, remaining: 8 })
+    expect(one(store, check)).toMatchObject({ allowed: true, remaining: 6 })
+    expect(one(store, fw('a', 10, 1000, 2))).toMatchObject({ allowed: true, remaining: 4 })
+  })
   it('keeps state across column growth', () => {
     const { store } = storeAt(0, 10_000)
     for (let i = 0; i < 5000; i++) one(store, fw(`k${i}`, 10))

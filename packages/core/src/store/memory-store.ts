@@ -233,10 +233,11 @@ export class MemoryStore implements Store {
     const at = slot >= 0 ? slot : this.#insert(key, now)
     this.#algo[at] = tag
     this.#expiresAt[at] = now + ttlMs
-    this.#spent[at] = spentOf(check, outcome)
     this.#s0[at] = STEP.s0
     this.#s1[at] = STEP.s1
     this.#s2[at] = STEP.s2
+    // Last: it reads the check again, and a check with getters could run another step.
+    this.#spent[at] = spentOf(check, outcome)
     return outcome
   }
 
