@@ -211,7 +211,7 @@ class RawHeaders implements HeaderReader {
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const key = raw[i]
       const value = raw[i + 1]
-      // Node hands common header names over as the same lowercase strings we ask for.
+      // A name sent in lowercase (HTTP/2 always, many clients) matches without the folding compare.
       if (
         typeof value === 'string' &&
         (key === name || (typeof key === 'string' && sameName(key, name)))
