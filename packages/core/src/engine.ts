@@ -34,7 +34,7 @@ import type {
 } from './rules/rule.js'
 import { compileUserAgentRule } from './rules/user-agent-rule.js'
 import { MemoryStore } from './store/memory-store.js'
-import { callWithTimeout } from './store/timeout.js'
+import { boundedCaller, monotonicNow } from './store/timeout.js'
 import type {
   Decision,
   DecisionEvent,
@@ -117,10 +117,7 @@ interface Run {
   readonly request: unknown
 }
 
-const clock: () => number =
-  typeof (globalThis as { performance?: { now(): number } }).performance?.now === 'function'
-    ? () => (globalThis as unknown as { performance: { now(): number } }).performance.now()
-    : () => Date.now()
+const clock = monotonicNow
 
 /** True for a promise or any thenable: how adapters tell a sync Decision from a pending one. */
 export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
@@ -166,6 +163,10 @@ export function createEngine(
   const hasMonitorRules = rules.some((r) => r.monitor)
   const lookupClient = createClientLookup(compileClientIp(valid.clientIp ?? {}))
   const storeTimeout = store.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS
+  if (typeof storeTimeout !== 'number' || !(storeTimeout > 0)) {
+    throw new TypeError('createEngine: store.timeoutMs must be a positive number of milliseconds')
+  }
+  const callStore = boundedCaller(storeTimeout)
   const consumeChecks = (checks: readonly RateLimitCheck[]) => store.consume(checks)
   // Exactly our class (not a subclass that might go async): sync, and it cannot fail.
   const trustedSync = store.constructor === MemoryStore
@@ -203,15 +204,27 @@ export function createEngine(
         start,
         request,
       }
-      const out = walk(run, 0)
-      if (isPromiseLike<Decision>(out)) {
-        return Promise.resolve(out).then(undefined, () =>
-          finish(input, view, internalError(view), start, request),
-        )
-      }
-      return out
+      // A promise from walk never rejects: each continuation catches for itself (see resume).
+      return walk(run, 0)
     } catch {
       return finish(input, view, internalError(view), start, request)
+    }
+  }
+
+  /**
+   * Runs the rest of an evaluation after a wait. Whatever it throws becomes the internal-error
+   * Decision here, so the promises walk and settle return never reject: no catch layer (one
+   * more promise and microtask per request) is needed above them.
+   */
+  function resume<T>(
+    run: Run,
+    next: (run: Run, value: T) => Decision | Promise<Decision>,
+    value: T,
+  ): Decision | Promise<Decision> {
+    try {
+      return next(run, value)
+    } catch {
+      return finish(run.view.input, run.view, internalError(run.view), run.start, run.request)
     }
   }
 
@@ -241,10 +254,12 @@ export function createEngine(
         verdict = ruleError()
       }
       if (isPromiseLike<Verdict>(verdict)) {
-        const next = i
+        const at = i
         return Promise.resolve(verdict)
           .then(undefined, () => ruleError())
-          .then((v) => (record(run, next, v) ? settle(run) : walk(run, next + 1)))
+          .then((v) =>
+            resume(run, (r, w: Verdict) => (record(r, at, w) ? settle(r) : walk(r, at + 1)), v),
+          )
       }
       if (record(run, i, verdict)) return settle(run)
     }
@@ -275,30 +290,51 @@ export function createEngine(
   /** Consumes rate limits (one store call for all enforced ones), then builds the Decision. */
   function settle(run: Run): Decision | Promise<Decision> {
     const { batch, monitorBatch } = run
-    if (batch === undefined && monitorBatch === undefined) return conclude(run, undefined)
+    if (monitorBatch === undefined) {
+      if (batch === undefined) return conclude(run, undefined)
+      // The common case: one store call. Its promise never rejects (boundedCaller).
+      const enforced = consume(batch)
+      return enforced instanceof Promise
+        ? enforced.then((answer) => resume(run, concludeEnforced, answer))
+        : concludeEnforced(run, enforced)
+    }
     const enforced = batch !== undefined ? consume(batch) : EMPTY_OUTCOMES
     // Monitor checks go in their own call: a monitored denial must not stop enforced checks.
-    const monitored = monitorBatch !== undefined ? consume(monitorBatch) : EMPTY_OUTCOMES
-    if (isPromiseLike(enforced) || isPromiseLike(monitored)) {
-      return Promise.all([enforced, monitored]).then(([e, m]) => {
-        if (monitorBatch) applyOutcomes(run, monitorBatch, m)
-        return conclude(run, batch && applyOutcomes(run, batch, e))
-      })
+    const monitored = consume(monitorBatch)
+    if (enforced instanceof Promise || monitored instanceof Promise) {
+      return Promise.all([enforced, monitored]).then((answers) =>
+        resume(run, concludeBoth, answers),
+      )
     }
-    if (monitorBatch) applyOutcomes(run, monitorBatch, monitored as StoreAnswer)
-    return conclude(run, batch && applyOutcomes(run, batch, enforced as StoreAnswer))
+    return concludeBoth(run, [enforced, monitored])
+  }
+
+  function concludeEnforced(run: Run, answer: unknown): Decision {
+    return conclude(run, applyOutcomes(run, run.batch!, checked(answer, run.batch!)))
+  }
+
+  function concludeBoth(run: Run, [enforced, monitored]: readonly unknown[]): Decision {
+    applyOutcomes(run, run.monitorBatch!, checked(monitored, run.monitorBatch!))
+    const { batch } = run
+    return conclude(run, batch && applyOutcomes(run, batch, checked(enforced, batch)))
   }
 
   type StoreAnswer = readonly RateLimitOutcome[] | Error
 
-  function consume(batch: Pending[]): StoreAnswer | Promise<StoreAnswer> {
+  /** A store's answer for `batch`, as outcomes or an Error: only our MemoryStore is trusted. */
+  function checked(answer: unknown, batch: Pending[]): StoreAnswer {
+    if (trustedSync) return answer as readonly RateLimitOutcome[]
+    let expected = 0
+    for (const pending of batch) expected += pending.plan.checks.length
+    return checkAnswer(answer, expected)
+  }
+
+  /** The store's raw answer for a batch; a promise of it never rejects (boundedCaller). */
+  function consume(batch: Pending[]): unknown {
     const checks = batch.length === 1 ? batch[0]!.plan.checks : batch.flatMap((p) => p.plan.checks)
     // Our own MemoryStore answers synchronously and cannot fail: skip the guard.
     if (trustedSync) return (store as MemoryStore).consume(checks)
-    const answer = callWithTimeout(consumeChecks, checks, storeTimeout)
-    return answer instanceof Promise
-      ? answer.then((a) => checkAnswer(a, checks.length))
-      : checkAnswer(answer, checks.length)
+    return callStore(consumeChecks, checks)
   }
 
   /**

@@ -514,6 +514,83 @@ describe('store faults (principle 5)', () => {
     })
     expect((await engine.decide(req())).code).toBe('store.unavailable')
   })
+
+  it('times out each hanging call at its own deadline, beside calls that are answered', async () => {
+    // Odd calls hang, even calls are answered at once; calls start 10 ms apart, so their
+    // deadlines (50 ms each) overlap and share the engine's one timer.
+    const memory = new MemoryStore()
+    let n = 0
+    const flaky: Store = {
+      timeoutMs: 50,
+      consume: (checks) =>
+        n++ % 2 === 1 ? new Promise(() => {}) : Promise.resolve(memory.consume(checks)),
+    }
+    const engine = createEngine(
+      policy([{ id: 'rl', type: 'rateLimit', limit: 100, window: '1m' }]),
+      {
+        store: flaky,
+      },
+    )
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+    const timed = async () => {
+      const started = performance.now()
+      const d = await engine.decide(req())
+      return { code: d.code, ms: performance.now() - started }
+    }
+    const calls: Promise<{ code: string; ms: number }>[] = []
+    for (let i = 0; i < 8; i++) {
+      calls.push(timed())
+      await sleep(10)
+    }
+    const answers = await Promise.all(calls)
+    answers.forEach((a, i) => {
+      if (i % 2 === 0) {
+        expect(a.code).toBe('allowed')
+        expect(a.ms).toBeLessThan(40)
+      } else {
+        expect(a.code).toBe('store.unavailable')
+        expect(a.ms).toBeGreaterThanOrEqual(49) // never before its own deadline
+        expect(a.ms).toBeLessThan(1000)
+      }
+    })
+    // The queue is empty again: a later hanging call gets its full bound too.
+    const late = await timed()
+    expect(late.code).toBe('allowed')
+    const hung = await timed()
+    expect(hung).toMatchObject({ code: 'store.unavailable' })
+    expect(hung.ms).toBeGreaterThanOrEqual(49)
+  })
+
+  it('turns a throw while reading a late answer into a 503, never a rejection', async () => {
+    // An outcome whose getter throws makes reading the store's answer throw after the wait.
+    const hostile = [
+      {
+        get allowed(): boolean {
+          throw new Error('getter')
+        },
+        remaining: 0,
+        resetMs: 0,
+        retryAfterMs: 0,
+      },
+    ]
+    for (const store of [
+      { consume: () => Promise.resolve(hostile) },
+      { consume: () => hostile },
+    ] as Store[]) {
+      const engine = createEngine(
+        policy([{ id: 'rl', type: 'rateLimit', limit: 5, window: '1m' }]),
+        { store },
+      )
+      expect(await engine.decide(req())).toMatchObject({ status: 503, code: 'rule.error' })
+    }
+  })
+
+  it('rejects a store timeoutMs that is not a positive number', () => {
+    for (const timeoutMs of [0, -1, Number.NaN, '50']) {
+      const store = { consume: () => [], timeoutMs } as unknown as Store
+      expect(() => createEngine(policy([]), { store })).toThrow(/timeoutMs/)
+    }
+  })
 })
 
 describe('custom rules', () => {
@@ -581,6 +658,36 @@ describe('custom rules', () => {
       ruleId: 'r',
     })
     expect((await engine.decide(req({ url: '/ok' }))).allowed).toBe(true)
+  })
+
+  it('fail closed when their verdict throws while the Decision is built, sync or async', async () => {
+    const verdict = () => ({
+      action: 'deny' as const,
+      headers: Object.defineProperty({}, 'x-trap', {
+        enumerable: true,
+        get(): string {
+          throw new Error('getter')
+        },
+      }) as Record<string, string>,
+    })
+    const engine = createEngine(
+      {
+        version: 1,
+        rules: [
+          { id: 'a', type: 'later', paths: ['/async'] },
+          { id: 's', type: 'now', paths: ['/sync'] },
+        ],
+      },
+      {
+        rules: {
+          later: defineRule({ evaluate: async () => verdict() }),
+          now: defineRule({ evaluate: verdict }),
+        },
+      },
+    )
+    for (const url of ['/async', '/sync']) {
+      expect(await engine.decide(req({ url }))).toMatchObject({ status: 503, code: 'rule.error' })
+    }
   })
 
   it('report their validation problems with JSON paths', () => {

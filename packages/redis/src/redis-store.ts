@@ -124,20 +124,41 @@ export class RedisStore implements Store {
     })
   }
 
-  async consume(checks: readonly RateLimitCheck[]): Promise<RateLimitOutcome[]> {
-    if (!Array.isArray(checks) || checks.length === 0) return []
-    const first = checks[0]
-    if (this.#blocks && first && typeof first.key === 'string') {
-      const left = this.#blocks.blockedFor(this.#prefix + first.key)
-      if (left > 0) return [{ allowed: false, remaining: 0, resetMs: left, retryAfterMs: left }]
+  // Written with `then` rather than async functions: each async layer costs a promise and a
+  // microtask per request, and this path runs on every request (bench: compare-core's async
+  // store case for the engine's side).
+  consume(checks: readonly RateLimitCheck[]): Promise<RateLimitOutcome[]> {
+    try {
+      if (!Array.isArray(checks) || checks.length === 0) return Promise.resolve([])
+      const first = checks[0]
+      if (this.#blocks && first && typeof first.key === 'string') {
+        const left = this.#blocks.blockedFor(this.#prefix + first.key)
+        if (left > 0) {
+          return Promise.resolve([
+            { allowed: false, remaining: 0, resetMs: left, retryAfterMs: left },
+          ])
+        }
+      }
+      const prepared = this.#prepare(checks)
+      if (prepared.keys.length === 0) return Promise.resolve([invalidOutcome()])
+      const sent = this.#send(prepared.keys, prepared.args)
+      if (prepared.invalidAt < 0 && !this.#blocks) return sent
+      return sent.then((outcomes) => this.#finish(checks, prepared, outcomes))
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
-    const prepared = this.#prepare(checks)
-    const sent = prepared.keys.length
-    const outcomes = sent > 0 ? await this.#send(prepared.keys, prepared.args) : []
+  }
+
+  /** After the script: the local answer for an invalid check, and the block cache. */
+  #finish(
+    checks: readonly RateLimitCheck[],
+    prepared: Prepared,
+    outcomes: RateLimitOutcome[],
+  ): RateLimitOutcome[] {
     const last = outcomes[outcomes.length - 1]
     if (
       prepared.invalidAt >= 0 &&
-      outcomes.length === sent &&
+      outcomes.length === prepared.keys.length &&
       (last === undefined || last.allowed)
     ) {
       outcomes.push(invalidOutcome())
@@ -221,28 +242,31 @@ export class RedisStore implements Store {
   }
 
   /** Runs the script for `keys`; `args[0]` is overwritten with the clock. */
-  async #run(keys: string[], args: string[]): Promise<RateLimitOutcome[]> {
+  #run(keys: string[], args: string[]): Promise<RateLimitOutcome[]> {
     // Fail now rather than queue (see connection-state.ts): a command queued while the client
     // reconnects would count, once Redis is back, a request the engine has already answered.
     if (connectionLost(this.#client)) {
-      throw new Error('@sec/redis: the Redis connection is down (the client is reconnecting)')
+      return Promise.reject(
+        new Error('@sec/redis: the Redis connection is down (the client is reconnecting)'),
+      )
     }
     args[0] = this.#now ? String(Math.floor(this.#now())) : ''
     const sentAt = performance.now()
-    let reply: unknown
-    try {
-      reply = await this.#runner.evalsha(SHA, keys, args)
-    } catch (error) {
-      if (!/NOSCRIPT/i.test(error instanceof Error ? error.message : String(error))) throw error
-      // A call older than timeoutMs has already been answered (503, or admitted uncounted):
-      // it is a command the client queued while Redis was down and sent once it came back
-      // (a restarted server has no scripts, hence NOSCRIPT). Running it now would count a
-      // request that was never admitted, and an outage would lock clients out afterwards.
-      if (performance.now() - sentAt >= this.timeoutMs) throw error
-      // First call on this server (or after SCRIPT FLUSH / a failover): EVAL caches it.
-      reply = await this.#runner.eval(RATE_LIMIT_LUA, keys, args)
-    }
-    return parseReply(reply, keys.length)
+    return this.#runner.evalsha(SHA, keys, args).then(
+      (reply) => parseReply(reply, keys.length),
+      (error: unknown) => {
+        if (!/NOSCRIPT/i.test(error instanceof Error ? error.message : String(error))) throw error
+        // A call older than timeoutMs has already been answered (503, or admitted uncounted):
+        // it is a command the client queued while Redis was down and sent once it came back
+        // (a restarted server has no scripts, hence NOSCRIPT). Running it now would count a
+        // request that was never admitted, and an outage would lock clients out afterwards.
+        if (performance.now() - sentAt >= this.timeoutMs) throw error
+        // First call on this server (or after SCRIPT FLUSH / a failover): EVAL caches it.
+        return this.#runner
+          .eval(RATE_LIMIT_LUA, keys, args)
+          .then((reply) => parseReply(reply, keys.length))
+      },
+    )
   }
 }
 

@@ -185,6 +185,42 @@ describe('client error events', () => {
   })
 })
 
+describe('a client whose evalsha throws instead of rejecting', () => {
+  it('consume rejects (it never throws) and the engine answers with its fail mode', async () => {
+    // The real client behind a wrapper with a bug: its script call throws synchronously.
+    const buggy = new Proxy(io, {
+      get(target, name, receiver) {
+        if (name === 'evalsha') {
+          return () => {
+            throw new Error('wrapper bug')
+          }
+        }
+        const value: unknown = Reflect.get(target, name, receiver)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const store = new RedisStore({ client: buggy, prefix: 'sec-faults:buggy:' })
+    const check = {
+      key: 'k',
+      algorithm: 'fixedWindow',
+      limit: 5,
+      windowMs: 60_000,
+      cost: 1,
+    } as const
+    let answer: Promise<unknown> | undefined
+    expect(() => (answer = store.consume([check]))).not.toThrow()
+    await expect(answer).rejects.toThrow('wrapper bug')
+    const engine = createEngine(
+      { version: 1, rules: [{ id: 'rl', type: 'rateLimit', limit: LIMIT, window: '1m' }] },
+      { store },
+    )
+    expect(await engine.decide(req('198.51.100.9'))).toMatchObject({
+      status: 503,
+      code: 'store.unavailable',
+    })
+  })
+})
+
 describe('a killed, paused and restarted server', () => {
   it('decides normally while Redis is up', async () => {
     for (const setup of setups) {
