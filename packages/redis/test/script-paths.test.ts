@@ -198,3 +198,67 @@ describe.each(scenarios)('%s', (_name, algorithm, code, limit, windowMs, steps) 
     expect(back).toBeGreaterThan(0)
   })
 })
+
+describe("on Redis's clock, a window's counter expires at the window's end", () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  const redisMs = async () => {
+    const [s, us] = await admin.time()
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000)
+  }
+
+  it.each([
+    ['fixedWindow', 0],
+    ['slidingWindow', 1],
+  ] as const)(
+    '%s: every write in the window leaves the same expiry (ws + %i more windows + W)',
+    async (algorithm, extraWindows) => {
+      const windowMs = 3_600_000
+      const prefix = uniquePrefix(`expiry-${algorithm}`)
+      prefixes.push(prefix)
+      const store = new RedisStore({ client: admin, prefix })
+      const check: RateLimitCheck = { key: 'k', algorithm, limit: 100, windowMs, cost: 1 }
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const before = await redisMs()
+        const expiries: number[] = []
+        for (let i = 0; i < 3; i++) {
+          expect((await store.consume([check]))[0]!.allowed).toBe(true)
+          expiries.push(Number(await admin.call('PEXPIRETIME', `${prefix}{k}`)))
+          await sleep(5)
+        }
+        const after = await redisMs()
+        const ws = before - (before % windowMs)
+        if (after - (after % windowMs) !== ws) continue // crossed a window's end: again
+        // Redis sets an expiry on its own command-time snapshot, up to 1 ms before TIME's.
+        for (const at of expiries) {
+          expect(at).toBeGreaterThanOrEqual(ws + (extraWindows + 1) * windowMs - 1)
+          expect(at).toBeLessThanOrEqual(ws + (extraWindows + 1) * windowMs)
+        }
+        return
+      }
+      throw new Error('two window ends in a row')
+    },
+  )
+
+  it('a counter that lost its TTL gets one back in a later window', async () => {
+    const windowMs = 200
+    const prefix = uniquePrefix('expiry-persist')
+    prefixes.push(prefix)
+    const store = new RedisStore({ client: admin, prefix })
+    const check: RateLimitCheck = {
+      key: 'k',
+      algorithm: 'fixedWindow',
+      limit: 100,
+      windowMs,
+      cost: 1,
+    }
+    await store.consume([check])
+    expect(await admin.persist(`${prefix}{k}`)).toBe(1)
+    expect(await admin.pttl(`${prefix}{k}`)).toBe(-1)
+    await sleep(windowMs + 10)
+    const [outcome] = await store.consume([check])
+    expect(outcome).toMatchObject({ allowed: true, remaining: 99 }) // a fresh window
+    const ttl = await admin.pttl(`${prefix}{k}`)
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(windowMs)
+  })
+})
