@@ -22,25 +22,36 @@ export type SecKoaOptions = SecOptions<Context>
 export function sec<StateT = DefaultState>(options: SecKoaOptions): Middleware<SecState & StateT> {
   const engine = engineFromOptions(options, '@sec/koa')
   const context = options.context
-  return async function secMiddleware(ctx, next) {
-    // The raw request-target: ctx.originalUrl is `req.url` as received, kept when a mount or a
-    // rewrite later changes ctx.url / ctx.path (and ctx.req.url with them). The socket peer is
-    // read from ctx.req.socket, never ctx.ip (which follows app.proxy).
-    const input = nodeRequestInput(
-      ctx.req,
-      ctx.originalUrl,
-      context === undefined ? undefined : context(ctx),
-    )
-    const result = engine.evaluate(input, ctx)
-    // Answered synchronously (memory store, sync rules): no extra await.
-    const decision = isPromiseLike(result) ? await result : result
-    ctx.state.sec = decision
-    ctx.set(decision.headers)
-    if (!decision.allowed) {
-      ctx.status = decision.status
-      ctx.body = denialBody(decision) // Koa sends it as application/json; charset=utf-8
-      return
+  // Not an async function: a decision answered synchronously (memory store, sync rules) goes
+  // straight on to `next()` without the promise and the microtask an async wrapper costs. As an
+  // async function would, it never throws: a throw (from `context`, say) is a rejection.
+  return function secMiddleware(ctx, next) {
+    try {
+      // The raw request-target: ctx.originalUrl is `req.url` as received, kept when a mount or
+      // a rewrite later changes ctx.url / ctx.path (and ctx.req.url with them). The socket peer
+      // is read from ctx.req.socket, never ctx.ip (which follows app.proxy).
+      const input = nodeRequestInput(
+        ctx.req,
+        ctx.originalUrl,
+        context === undefined ? undefined : context(ctx),
+      )
+      const result = engine.evaluate(input, ctx)
+      if (!isPromiseLike(result)) return apply(result, ctx, next)
+      return Promise.resolve(result).then((decision) => apply(decision, ctx, next))
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
-    await next()
   }
+}
+
+/** Applies a Decision: headers always; the denial's status and body, or on to `next`. */
+function apply(decision: Decision, ctx: Context, next: () => Promise<unknown>): Promise<unknown> {
+  ctx.state.sec = decision
+  ctx.set(decision.headers)
+  if (!decision.allowed) {
+    ctx.status = decision.status
+    ctx.body = denialBody(decision) // Koa sends it as application/json; charset=utf-8
+    return Promise.resolve()
+  }
+  return next()
 }

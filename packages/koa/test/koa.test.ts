@@ -97,4 +97,23 @@ describe.each(versions)('%s', (name, Koa, pkg) => {
     expect(app.handled()).toBe(0)
     expect((await raw(app.port, '/v1/users')).status).toBe(200)
   })
+
+  it('a throwing context function: a rejection (never a throw), a 500, the handler never runs', async () => {
+    const options = {
+      policy: limitPolicy,
+      context: (): Record<string, string> => {
+        throw new Error('context bug')
+      },
+    }
+    // Called by hand, the middleware answers with a rejected promise, as an async one would.
+    let answer: Promise<unknown> | undefined
+    const next = () => Promise.resolve()
+    expect(() => (answer = Promise.resolve(sec(options)({} as never, next)))).not.toThrow()
+    await expect(answer).rejects.toThrow('context bug')
+    const app = await start(options, (app) => {
+      app.silent = true
+    })
+    expect((await raw(app.port, '/')).status).toBe(500)
+    expect(app.handled()).toBe(0)
+  })
 })
