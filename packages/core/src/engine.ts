@@ -117,8 +117,6 @@ interface Run {
   readonly request: unknown
 }
 
-const clock = monotonicNow
-
 /** True for a promise or any thenable: how adapters tell a sync Decision from a pending one. */
 export function isPromiseLike<T>(value: unknown): value is PromiseLike<T> {
   return (
@@ -184,7 +182,7 @@ export function createEngine(
   )
 
   function evaluate(input: RequestInput, request?: unknown): Decision | Promise<Decision> {
-    const start = onDecision ? clock() : 0
+    const start = onDecision ? monotonicNow() : 0
     let view: RequestView | undefined
     try {
       view = buildView(input, lookupClient)
@@ -500,7 +498,7 @@ export function createEngine(
       view ? view.path.exact : rawPath(input.url),
       ua,
       d,
-      Math.round((clock() - start) * 1000) / 1000,
+      Math.round((monotonicNow() - start) * 1000) / 1000,
       monitored,
     )
   }
