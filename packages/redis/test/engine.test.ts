@@ -8,6 +8,7 @@ import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keySlot, RedisStore } from '../dist/index.js'
 import { uniquePrefix } from './clients.js'
+import { awayFromWindowEnd } from './flood-helpers.js'
 
 let server: PrivateRedis
 let admin: Redis
@@ -246,6 +247,8 @@ describe.each(['ioredis', 'node-redis'])('engine on RedisStore (%s)', (name) => 
       ],
       prefix,
     )
+    // Decide well before the fixed window ends, or its key may expire before PTTL reads it.
+    await awayFromWindowEnd(admin, 300, 100)
     const d = await e.decide(get('/', '203.0.113.77'))
     expect(d.code).toBe('allowed')
     const bound: Record<string, number> = { fw: 300, sw: 600, tb: 150 }
