@@ -63,3 +63,14 @@ export async function removeKeys(client, prefix) {
   } while (cursor !== '0')
   return removed
 }
+
+/**
+ * CPU seconds Redis has used (INFO cpu: used_cpu_sys + used_cpu_user, main thread and any I/O
+ * threads). Over a run, divided by its requests: what each request cost Redis, which req/s on a
+ * shared 2-core machine does not show on its own.
+ */
+export async function cpuSeconds(client) {
+  const info = await client.info('cpu')
+  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN)
+  return field('used_cpu_sys') + field('used_cpu_user')
+}

@@ -17,6 +17,7 @@ const fmt = {
   pct: (x) => (Number.isFinite(x) ? `${Math.round(x)}%` : '–'),
   per: (x) => (Number.isFinite(x) ? x.toFixed(2) : '–'),
   ns: (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–'),
+  us: (x) => (Number.isFinite(x) ? x.toFixed(1) : '–'),
 }
 
 /** The generator's CPU; flagged when it had (nearly) a whole core: the row may be generator-bound. */
@@ -58,12 +59,14 @@ export function summarise(contenders, entries) {
       p99Ms: median(ok.map((e) => e.result.p99Ms)),
       peakRssMb: median(ok.map((e) => e.result.peakRssMb)),
       loadCpuPercent: median(ok.map((e) => e.result.loadCpuPercent)),
+      serverCpuUs: median(ok.map((e) => e.result.serverCpuUsPerRequest)),
       bad: ok.reduce((n, e) => n + e.result.non2xx + e.result.errors, 0),
       redis: redis.length
         ? {
             commandsPerRequest: median(redis.map((r) => r.commandsPerRequest)),
             scriptsPerRequest: median(redis.map((r) => r.scriptsPerRequest)),
             writesPerRequest: median(redis.map((r) => r.writesPerRequest)),
+            cpuUsPerRequest: median(redis.map((r) => r.cpuUsPerRequest)),
           }
         : undefined,
     }
@@ -79,12 +82,13 @@ function httpSection(key, rows) {
     'contender',
     'req/s (median)',
     '× bare',
+    'server CPU µs/req',
     'p50 ms',
     'p99 ms',
     'peak RSS MB',
     'load-gen CPU',
   ]
-  if (withRedis) header.push('Redis cmds/req', 'scripts/req', 'round trips/req')
+  if (withRedis) header.push('Redis CPU µs/req', 'Redis cmds/req', 'scripts/req', 'round trips/req')
   header.push('non-2xx + errors')
   const body = []
   for (const framework of FRAMEWORKS) {
@@ -94,6 +98,7 @@ function httpSection(key, rows) {
         r.contender.sec ? `**${r.contender.label}**` : r.contender.label,
         r.rounds ? fmt.int(r.rps) : `failed: ${r.failed[0]?.split('\n')[0] ?? 'not run'}`,
         key === 'bare' ? '1.00×' : fmt.ratio(r.ratio),
+        fmt.us(r.serverCpuUs),
         fmt.ms(r.p50Ms),
         fmt.ms(r.p99Ms),
         fmt.mb(r.peakRssMb),
@@ -101,6 +106,7 @@ function httpSection(key, rows) {
       ]
       if (withRedis) {
         cells.push(
+          fmt.us(r.redis?.cpuUsPerRequest),
           fmt.per(r.redis?.commandsPerRequest),
           fmt.per(r.redis?.scriptsPerRequest),
           fmt.per(r.redis?.writesPerRequest),
@@ -114,10 +120,27 @@ function httpSection(key, rows) {
 }
 
 /**
- * sec's req/s over the fastest alternative's, per framework: the peer limiters (memory, Redis)
- * and, for the whole seed policy, the same checks written by hand. The headline comparison.
+ * Median over rounds of a's req/s over b's in the same round (rounds both completed): like the
+ * ratio to bare, a slow round slows both sides of it.
  */
-function headToHead(rows) {
+export function pairedRatio(entries, a, b) {
+  const rps = (id) =>
+    new Map(
+      entries.filter((e) => e.contender.id === id && e.result).map((e) => [e.round, e.result.rps]),
+    )
+  const other = rps(b.id)
+  return median([...rps(a.id)].filter(([r]) => other.has(r)).map(([r, x]) => x / other.get(r)))
+}
+
+/** CPU per request of a row: the server's, plus Redis's on the Redis rows. */
+const cpuCost = (r) => (r.redis ? r.serverCpuUs + r.redis.cpuUsPerRequest : r.serverCpuUs)
+
+/**
+ * sec against the fastest alternative, per framework: the peer limiters (memory, Redis) and, for
+ * the whole seed policy, the same checks written by hand. The headline comparison: req/s in the
+ * same round, and what each request cost in CPU (steadier than req/s on a shared machine).
+ */
+function headToHead(rows, entries) {
   const body = []
   for (const framework of FRAMEWORKS) {
     for (const section of ['seed', 'memory', 'redis']) {
@@ -127,17 +150,36 @@ function headToHead(rows) {
       const sec = here.find((r) => r.contender.sec)
       const peers = here.filter((r) => !r.contender.sec).sort((a, b) => b.rps - a.rps)
       if (!sec || peers.length === 0) continue
+      const best = peers[0]
       body.push([
         framework,
         section === 'seed' ? 'seed policy + log (memory)' : section,
         fmt.int(sec.rps),
-        `${peers[0].contender.label} ${fmt.int(peers[0].rps)}`,
-        fmt.ratio(sec.rps / peers[0].rps),
+        `${best.contender.label} ${fmt.int(best.rps)}`,
+        fmt.ratio(pairedRatio(entries, sec.contender, best.contender)),
+        `${fmt.us(cpuCost(sec))} / ${fmt.us(cpuCost(best))}`,
       ])
     }
   }
   if (body.length === 0) return ''
-  return `### sec vs the fastest alternative\n\n${table(['framework', 'what', 'sec req/s', 'fastest alternative req/s', 'sec / alternative'], body)}\n`
+  return (
+    '### sec vs the fastest alternative\n\n' +
+    'The alternative with the highest median req/s; *sec / alternative*: median over rounds of ' +
+    "sec's req/s over the alternative's in the same round; *CPU µs/req*: median CPU time per " +
+    'request of the server process (plus Redis on the Redis rows), sec / alternative.\n\n' +
+    table(
+      [
+        'framework',
+        'what',
+        'sec req/s',
+        'fastest alternative req/s',
+        'sec / alternative',
+        'CPU µs/req, sec / alternative',
+      ],
+      body,
+    ) +
+    '\n'
+  )
 }
 
 function rawRounds(entries) {
@@ -156,6 +198,7 @@ function rawRounds(entries) {
         '',
         '',
         '',
+        '',
       ]
     return [
       String(e.round + 1),
@@ -163,6 +206,7 @@ function rawRounds(entries) {
       e.contender.id,
       fmt.int(r.rps),
       fmt.ratio(r.rps / bare.get(`${e.contender.framework}#${e.round}`)),
+      fmt.us(r.serverCpuUsPerRequest),
       fmt.ms(r.p50Ms),
       fmt.ms(r.p99Ms),
       fmt.mb(r.peakRssMb),
@@ -177,6 +221,7 @@ function rawRounds(entries) {
       'contender',
       'req/s',
       '× bare (same round)',
+      'server CPU µs/req',
       'p50 ms',
       'p99 ms',
       'peak RSS MB',
@@ -262,10 +307,12 @@ export function renderReport({ meta, core, contenders, entries }) {
     out.push(
       "× bare: the contender's req/s over the same framework's bare server in the same round, median over rounds. " +
         "p50/p99: latency seen by the load generator. Peak RSS: the server child's maxrss (VmHWM) at the end of the run. " +
+        "Server CPU µs/req: the server process's CPU time (user + system) over the measured run, divided by its requests: " +
+        'what one request cost the server, which holds steadier than req/s when other work shares the machine. ' +
         "Load-gen CPU: the load generator's CPU over the measured run, % of one core; ⚠ at 90% or more: the generator, not the server, may be the limit there (try `--wrk`), which understates the gap to bare.",
       '',
     )
-    out.push(headToHead(rows))
+    out.push(headToHead(rows, entries))
     for (const key of Object.keys(SECTIONS)) out.push(httpSection(key, rows))
     if (rows.some((r) => r.contender.section === 'redis' && r.rounds)) {
       out.push(

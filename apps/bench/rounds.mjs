@@ -4,7 +4,7 @@
 // first, and a contender's ratio to its bare framework compares runs taken minutes apart at most.
 import { runLoad } from './load.mjs'
 import { startServer } from './processes.mjs'
-import { commandDelta, commandStats } from './redis.mjs'
+import { commandDelta, commandStats, cpuSeconds } from './redis.mjs'
 import { REQUEST_HEADERS, REQUEST_PATH } from './contenders.mjs'
 
 /** Round r's order: the list rotated by r * ceil(n / rounds), so positions differ per round. */
@@ -37,10 +37,14 @@ export async function measureOnce(contender, opts) {
         generator: opts.generator,
       })
     if (opts.warmupSeconds > 0) await load(opts.warmupSeconds) // JIT, connection pools, scripts loaded
-    const redisBefore = contender.redis && opts.redis ? await commandStats(opts.redis) : undefined
-    const writesBefore = (await server.stats()).redisWrites
+    const withRedis = contender.redis && opts.redis
+    const redisBefore = withRedis ? await commandStats(opts.redis) : undefined
+    const redisCpuBefore = withRedis ? await cpuSeconds(opts.redis) : NaN
+    const before = await server.stats()
     const r = await load(opts.seconds)
     const stats = await server.stats()
+    const redisCpuAfter = withRedis ? await cpuSeconds(opts.redis) : NaN
+    const per = (x) => (r.requests > 0 ? x / r.requests : NaN)
     const result = {
       rps: r.rps,
       requests: r.requests,
@@ -50,14 +54,17 @@ export async function measureOnce(contender, opts) {
       errors: r.errors,
       loadCpuPercent: r.cpuPercent,
       peakRssMb: stats.peakRssBytes / 1024 / 1024,
+      // The steadier measure on a shared machine: what a request cost the server, whatever
+      // else slowed the round down.
+      serverCpuUsPerRequest: per(stats.cpuMicros - before.cpuMicros),
     }
     if (redisBefore) {
       const d = commandDelta(redisBefore, await commandStats(opts.redis))
-      const per = (x) => (r.requests > 0 ? x / r.requests : NaN)
       result.redis = {
         commandsPerRequest: per(d.total),
         scriptsPerRequest: per(d.scripts),
-        writesPerRequest: per(stats.redisWrites - writesBefore),
+        writesPerRequest: per(stats.redisWrites - before.redisWrites),
+        cpuUsPerRequest: per((redisCpuAfter - redisCpuBefore) * 1e6),
       }
     }
     return result

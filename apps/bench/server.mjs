@@ -2,10 +2,17 @@
 // Each server runs alone in its own process so the load generator never shares its event loop.
 // IPC protocol (process.send): -> { type: 'ready', port } once listening, or { type: 'error' };
 // <- { type: 'stats' } answered with peak RSS (getrusage maxrss, the same number as
-// /proc/<pid>/status VmHWM, but portable) and the Redis socket writes counted so far.
+// /proc/<pid>/status VmHWM, but portable), the CPU time this process has used (user + system,
+// µs: the runner divides the difference over a run by its requests) and the Redis socket writes
+// counted so far.
 import { redisStats } from './servers/common.mjs'
 
 const [framework, variant] = process.argv.slice(2)
+
+const cpuMicros = () => {
+  const { user, system } = process.cpuUsage()
+  return user + system
+}
 
 // If the runner dies (even by SIGKILL) the IPC channel closes: never outlive it.
 process.on('disconnect', () => process.exit(0))
@@ -15,6 +22,7 @@ process.on('message', (message) => {
     type: 'stats',
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     rssBytes: process.memoryUsage().rss,
+    cpuMicros: cpuMicros(),
     redisWrites: redisStats.writes,
   })
 })

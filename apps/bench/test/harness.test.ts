@@ -9,7 +9,7 @@ import { CONTENDERS, REQUEST_HEADERS, REQUEST_PATH } from '../contenders.mjs'
 import { parseWrk, runLoad } from '../load.mjs'
 import { killAll, startServer } from '../processes.mjs'
 import { commandDelta, commandStats, connectRedis, removeKeys } from '../redis.mjs'
-import { renderReport, summarise } from '../report.mjs'
+import { pairedRatio, renderReport, summarise } from '../report.mjs'
 import { roundOrder } from '../rounds.mjs'
 
 const PREFIX = `secbench:test:${process.pid}:`
@@ -50,6 +50,7 @@ describe.each(CONTENDERS.map((c) => [c.id, c] as const))('%s', (_id, contender) 
       }
 
       const before = redis && contender.redis ? await commandStats(redis) : undefined
+      const cpuBefore = (await server.stats()).cpuMicros
       const load = await runLoad({
         url: server.url + REQUEST_PATH,
         seconds: 0.3,
@@ -63,6 +64,8 @@ describe.each(CONTENDERS.map((c) => [c.id, c] as const))('%s', (_id, contender) 
 
       const stats = await server.stats()
       expect(stats.peakRssBytes).toBeGreaterThan(0)
+      // The server's own CPU grew while it served the load: the per-request CPU column.
+      expect(stats.cpuMicros).toBeGreaterThan(cpuBefore)
       if (contender.redis && redis && before) {
         expect(stats.redisWrites).toBeGreaterThan(0)
         expect(commandDelta(before, await commandStats(redis)).total).toBeGreaterThan(0)
@@ -129,28 +132,22 @@ Transfer/sec:      2.50MB
     expect(orders).toEqual(['abcdef', 'cdefab', 'efabcd'])
   })
 
-  it("renders a report with ratios to the same round's bare server", () => {
-    const bare = CONTENDERS.find((c) => c.id === 'koa/bare')!
-    const sec = CONTENDERS.find((c) => c.id === 'koa/sec-rl-memory')!
-    const result = (rps: number) => ({
-      rps,
-      requests: rps,
-      p50Ms: 1,
-      p99Ms: 2,
-      non2xx: 0,
-      errors: 0,
-      loadCpuPercent: 50,
-      peakRssMb: 80,
-    })
-    const entries = [
-      { round: 0, position: 0, contender: bare, result: result(100) },
-      { round: 0, position: 1, contender: sec, result: result(90) },
-      { round: 1, position: 0, contender: sec, result: result(40) },
-      { round: 1, position: 1, contender: bare, result: result(50) },
-    ]
-    const rows = summarise([bare, sec], entries)
-    expect(rows[1]!.ratio).toBeCloseTo(0.85) // median of 0.9 and 0.8
-    const md = renderReport({
+  /** One measured run of a contender: req/s and server CPU per request are what vary here. */
+  const result = (rps: number, cpu = 20) => ({
+    rps,
+    serverCpuUsPerRequest: cpu,
+    requests: rps,
+    p50Ms: 1,
+    p99Ms: 2,
+    non2xx: 0,
+    errors: 0,
+    loadCpuPercent: 50,
+    peakRssMb: 80,
+  })
+  type Contender = (typeof CONTENDERS)[number]
+  type Entry = Parameters<typeof summarise>[1][number]
+  const report = (contenders: Contender[], entries: Entry[]) =>
+    renderReport({
       meta: {
         title: 't',
         command: 'pnpm bench',
@@ -170,11 +167,49 @@ Transfer/sec:      2.50MB
         notes: [],
       },
       core: undefined,
-      contenders: [bare, sec],
+      contenders,
       entries,
     })
-    expect(md).toContain('| koa | **sec (MemoryStore)** | 65 | 0.85× |')
+  const find = (id: string) => CONTENDERS.find((c) => c.id === id)!
+
+  it("renders a report with ratios to the same round's bare server", () => {
+    const bare = find('koa/bare')
+    const sec = find('koa/sec-rl-memory')
+    const entries = [
+      { round: 0, position: 0, contender: bare, result: result(100) },
+      { round: 0, position: 1, contender: sec, result: result(90, 24) },
+      { round: 1, position: 0, contender: sec, result: result(40, 26) },
+      { round: 1, position: 1, contender: bare, result: result(50) },
+    ]
+    const rows = summarise([bare, sec], entries)
+    expect(rows[1]!.ratio).toBeCloseTo(0.85) // median of 0.9 and 0.8
+    expect(rows[1]!.serverCpuUs).toBe(25)
+    const md = report([bare, sec], entries)
+    expect(md).toContain('| koa | **sec (MemoryStore)** | 65 | 0.85× | 25.0 |')
     expect(md).not.toContain('NaN')
+  })
+
+  it('compares sec with the fastest alternative round by round, with CPU per request', () => {
+    const bare = find('koa/bare')
+    const sec = find('koa/sec-rl-memory')
+    const peer = find('koa/koa-ratelimit')
+    // A slow second round: medians of req/s alone would put sec at 60 / 55, but round by round
+    // sec is ahead 1.2× and 1.1×.
+    const entries = [
+      { round: 0, position: 0, contender: bare, result: result(100, 20) },
+      { round: 0, position: 1, contender: sec, result: result(60, 30) },
+      { round: 0, position: 2, contender: peer, result: result(50, 32) },
+      { round: 1, position: 0, contender: peer, result: result(60, 31) },
+      { round: 1, position: 1, contender: sec, result: result(66, 29) },
+      { round: 1, position: 2, contender: bare, result: result(90, 21) },
+      // a round the peer failed: not paired
+      { round: 2, position: 0, contender: sec, result: result(1, 29) },
+      { round: 2, position: 1, contender: peer, error: 'crashed' },
+    ]
+    expect(pairedRatio(entries, sec, peer)).toBeCloseTo(1.15)
+    expect(report([bare, sec, peer], entries)).toContain(
+      '| koa | memory | 60 | koa-ratelimit (memory) 55 | 1.15× | 29.0 / 31.5 |',
+    )
   })
 })
 
