@@ -171,9 +171,9 @@ async function main() {
     entries = await runRounds(contenders, { ...opts, redis }, (e) => {
       const r = e.result
       const line = r
-        ? `${Math.round(r.rps).toLocaleString('en-US').padStart(8)} req/s  p99 ${r.p99Ms.toFixed(2)} ms  RSS ${r.peakRssMb.toFixed(0)} MB  gen CPU ${Math.round(r.loadCpuPercent)}%` +
+        ? `${Math.round(r.rps).toLocaleString('en-US').padStart(8)} req/s  ${r.serverCpuUsPerRequest.toFixed(1)} µs CPU/req  p99 ${r.p99Ms.toFixed(2)} ms  RSS ${r.peakRssMb.toFixed(0)} MB  gen CPU ${Math.round(r.loadCpuPercent)}%` +
           (r.redis
-            ? `  redis ${r.redis.commandsPerRequest.toFixed(2)} cmds/req, ${r.redis.writesPerRequest.toFixed(2)} round trips/req`
+            ? `  redis ${r.redis.cpuUsPerRequest.toFixed(1)} µs CPU/req, ${r.redis.commandsPerRequest.toFixed(2)} cmds/req, ${r.redis.writesPerRequest.toFixed(2)} round trips/req`
             : '') +
           (r.non2xx + r.errors ? `  !! ${r.non2xx} non-2xx, ${r.errors} errors` : '')
         : `FAILED: ${e.error.split('\n')[0]}`
