@@ -3,6 +3,7 @@
 import { denialBody, engineFromOptions, isPromiseLike, nodeRequestInput } from '@sec/core'
 import type { Decision, SecOptions } from '@sec/core'
 import type { Request, RequestHandler, Response } from 'express'
+import { setDecision } from './request-decision.js'
 
 declare global {
   // Express's own extension point (declaration merging), the same in @types/express 4 and 5.
@@ -27,7 +28,7 @@ const JSON_UTF8 = 'application/json; charset=utf-8'
  * calls (same bytes on Express 4 and 5). Returns true when the request may go on.
  */
 function apply(req: Request, res: Response, decision: Decision): boolean {
-  req.sec = decision
+  setDecision(req, decision)
   const headers = decision.headers
   for (const name in headers) res.setHeader(name, headers[name] as string)
   if (decision.allowed) return true

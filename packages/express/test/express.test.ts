@@ -1,13 +1,14 @@
 // @sec/express on Express 5 and Express 4: real servers on 127.0.0.1, real HTTP, the built package.
 // The scenarios every adapter shares come from @sec/test-kit/scenarios; the Express-only ones
 // (a mounted router, a response sent by another middleware) are here.
+import http from 'node:http'
 import { createRequire } from 'node:module'
 import { definePolicy, type SecOptions } from '@sec/core'
-import express5, { type Request } from 'express'
+import express5, { type Request, type Response } from 'express'
 import express4 from 'express4'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sec } from '../dist/index.js'
-import { failModePolicy, hangingStore } from '@sec/test-kit/fixtures'
+import { KEY, failModePolicy, hangingStore, policy, rules } from '@sec/test-kit/fixtures'
 import { closeAll, get, listening, raw } from '@sec/test-kit/http'
 import { adapterScenarios } from '@sec/test-kit/scenarios'
 
@@ -85,6 +86,32 @@ describe.each(versions)('%s', (_name, express, pkg) => {
     expect((await raw(port, '/v1/users')).status).toBe(200)
   })
 
+  it('shows req.sec in mounted sub-apps and routers; a handler may replace it', async () => {
+    const app = express()
+    const sub = express()
+    const router = express.Router()
+    const seen = (req: Request) => ({ code: req.sec?.code ?? null, key: req.sec?.apiKeyId ?? null })
+    sub.get('/orders', (req, res) => res.json(seen(req)))
+    router.get('/orders', (req, res) => res.json(seen(req)))
+    app.use(sec({ policy, rules }))
+    app.use('/api/sub', sub)
+    app.use('/api/router', router)
+    app.use('/api/replaced', (req, _res, next) => {
+      req.sec = { ...req.sec!, code: 'replaced' }
+      next()
+    })
+    app.get('/api/replaced', (req, res) => res.json(seen(req)))
+    const port = await listening(app.listen(0, '127.0.0.1'))
+    const withKey = { 'x-api-key': KEY }
+    for (const path of ['/api/sub/orders', '/api/router/orders']) {
+      const res = await get(port, path, withKey)
+      expect(res.status).toBe(200)
+      expect(JSON.parse(res.body)).toEqual({ code: 'allowed', key: 'svc-a' })
+    }
+    const replaced = await get(port, '/api/replaced', withKey)
+    expect(JSON.parse(replaced.body)).toEqual({ code: 'replaced', key: 'svc-a' })
+  })
+
   it('survives a response sent by another middleware while the store was slow', async () => {
     const app = await start({ policy: failModePolicy, store: hangingStore() }, (app) => {
       // A request timeout answers before the store does (timeoutMs 50 in hangingStore).
@@ -101,5 +128,20 @@ describe.each(versions)('%s', (_name, express, pkg) => {
     expect(app.handled()).toBe(0)
     expect(unhandled).toEqual([])
     expect((await get(app.port, '/other')).status).toBe(200)
+  })
+})
+
+describe('outside an Express app', () => {
+  it('sets req.sec on a plain Node request as its own property', async () => {
+    const middleware = sec({ policy, rules })
+    const server = http.createServer((req, res) => {
+      middleware(req as Request, res as unknown as Response, () => {
+        const decided = (req as Request).sec
+        res.end(JSON.stringify({ own: Object.hasOwn(req, 'sec'), key: decided?.apiKeyId ?? null }))
+      })
+    })
+    const port = await listening(server.listen(0, '127.0.0.1'))
+    const res = await get(port, '/api/orders', { 'x-api-key': KEY })
+    expect(JSON.parse(res.body)).toEqual({ own: true, key: 'svc-a' })
   })
 })
